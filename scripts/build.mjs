@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Bundles src/main.ts into dist/main.js with esbuild (fast: well under a second), so `npm start`
+// and the `cairn` bin run plain JavaScript with a short cold start. `--if-stale` skips the build
+// when dist is newer than every source file. Type checking is `npm run typecheck` (tsc).
+import { build } from 'esbuild';
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const out = join(root, 'dist/main.js');
+function newest(dir) {
+  let t = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const s = statSync(p);
+    t = Math.max(t, s.isDirectory() ? newest(p) : s.mtimeMs);
+  }
+  return t;
+}
+if (process.argv.includes('--if-stale') && existsSync(out) && statSync(out).mtimeMs >= newest(join(root, 'src'))) {
+  process.exit(0);
+}
+const pkg = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(join(root, 'package.json'), 'utf8')));
+await build({
+  entryPoints: [join(root, 'src/main.ts')],
+  outfile: out,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  external: Object.keys(pkg.dependencies ?? {}),
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  logLevel: 'warning',
+});

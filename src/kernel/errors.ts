@@ -1,0 +1,75 @@
+/**
+ * The error catalogue: every domain error carries a stable code (`CAIRN_ERR_…`), never an HTTP
+ * status. `http/errors.ts` maps codes to statuses in one place, and the CLI prints the code too,
+ * so operators can search logs and docs by code.
+ */
+
+/** Every code Cairn can return, with the HTTP status it maps to and a default message. */
+export const ERROR_CATALOGUE = {
+  CAIRN_ERR_VALIDATION: { status: 400, message: 'The request is not valid.' },
+  CAIRN_ERR_MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  CAIRN_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than allowed.' },
+  CAIRN_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The content type is not supported.' },
+  CAIRN_ERR_UNAUTHENTICATED: { status: 401, message: 'Sign in or present a valid token.' },
+  CAIRN_ERR_BAD_CREDENTIALS: { status: 401, message: 'The e-mail address or password is wrong.' },
+  CAIRN_ERR_TOKEN_EXPIRED: { status: 401, message: 'The token has expired.' },
+  CAIRN_ERR_NOT_FOUND: { status: 404, message: 'Not found or no access.' },
+  CAIRN_ERR_CONFLICT: { status: 409, message: 'The request conflicts with the current state.' },
+  CAIRN_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests; try again later.' },
+  CAIRN_ERR_CONFIG: { status: 500, message: 'The configuration is not valid.' },
+  CAIRN_ERR_KEY_DESTROYED: { status: 410, message: 'The key for this data has been destroyed.' },
+  CAIRN_ERR_DECRYPT: { status: 500, message: 'Stored data could not be decrypted.' },
+  CAIRN_ERR_AUDIT_BROKEN: { status: 500, message: 'The audit chain failed verification.' },
+  CAIRN_ERR_REGION: { status: 400, message: 'The region is not one this server hosts.' },
+  CAIRN_ERR_RETENTION_BOUNDS: { status: 400, message: 'The retention period is outside the allowed bounds.' },
+  CAIRN_ERR_STORAGE: { status: 503, message: 'The store is not available.' },
+  CAIRN_ERR_NOT_READY: { status: 503, message: 'The server is not ready.' },
+  CAIRN_ERR_SIGNATURE: { status: 401, message: 'The signature does not match the body.' },
+  CAIRN_ERR_INGEST_MALFORMED: { status: 400, message: 'The payload is not in the expected format.' },
+  CAIRN_ERR_INGEST_UNSUPPORTED: { status: 422, message: 'The payload is well-formed but not supported.' },
+  CAIRN_ERR_INGEST_BACKPRESSURE: { status: 503, message: 'Ingest is saturated; retry after a moment.' },
+  CAIRN_ERR_SYSLOG_MALFORMED: { status: 400, message: 'The syslog line could not be parsed.' },
+  CAIRN_ERR_PCAP_CORRUPT: { status: 422, message: 'The capture file is corrupt or truncated.' },
+  CAIRN_ERR_PCAP_UNSUPPORTED: { status: 422, message: 'The capture link type or format is not supported.' },
+  CAIRN_ERR_TLS_MALFORMED: { status: 422, message: 'The TLS handshake could not be parsed.' },
+  CAIRN_ERR_FILE_TOO_LARGE: { status: 413, message: 'The file is larger than the analysis limit.' },
+  CAIRN_ERR_FILE_UNPARSABLE: { status: 422, message: 'The file could not be parsed.' },
+  CAIRN_ERR_ARCHIVE_BOMB: { status: 422, message: 'The archive exceeds depth, size or ratio limits.' },
+  CAIRN_ERR_MIME_MALFORMED: { status: 422, message: 'The e-mail message is malformed.' },
+  CAIRN_ERR_LOCATION_UNSOLVABLE: { status: 422, message: 'Not enough readings to compute a position.' },
+  CAIRN_ERR_DATASET: { status: 422, message: 'The dataset is not in the expected format.' },
+  CAIRN_ERR_INTERNAL: { status: 500, message: 'Internal error.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/**
+ * A domain error: a stable code, a message a person can act on, and optional details
+ * (field names, limits; never personal data).
+ *
+ * @example throw new CairnError('CAIRN_ERR_NOT_FOUND')
+ */
+export class CairnError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+    super(message ?? ERROR_CATALOGUE[code].message);
+    this.name = 'CairnError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** The uniform refusal: the same for "does not exist" and "exists but not yours". */
+export function notFoundOrNoAccess(): CairnError {
+  return new CairnError('CAIRN_ERR_NOT_FOUND');
+}
+
+export function isCairnError(e: unknown): e is CairnError {
+  return e instanceof CairnError;
+}
+
+/** HTTP status for a code (used only by the HTTP error handler and tests). */
+export function statusOf(code: ErrorCode): number {
+  return ERROR_CATALOGUE[code].status;
+}

@@ -1,0 +1,23 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { createLogger, scrubString } from './logger.ts';
+
+test('scrubString removes MAC, e-mail and IP shapes', () => {
+  const s = scrubString('dev aa:bb:cc:dd:ee:0f user jan@example.org at 192.168.1.20 and fe80::1ff:fe23:4567:890a, 0011.2233.44ff');
+  assert.ok(!s.includes('aa:bb'), s);
+  assert.ok(!s.includes('jan@'), s);
+  assert.ok(!s.includes('192.168'), s);
+  assert.ok(!s.includes('fe80'), s);
+  assert.ok(!s.includes('0011.2233'), s);
+});
+
+test('log lines never carry personal keys or identifier-shaped strings', () => {
+  const lines: string[] = [];
+  const dest = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
+  const log = createLogger({ destination: dest as never });
+  log.info({ email: 'a@b.example', nested: { ip: '10.1.2.3', note: 'mac 00:11:22:33:44:55' } }, 'login from 10.9.8.7');
+  const out = lines.join('');
+  for (const raw of ['a@b.example', '10.1.2.3', '00:11:22:33:44:55', '10.9.8.7']) assert.ok(!out.includes(raw), `${raw} leaked: ${out}`);
+  assert.match(out, /\[redacted\]/);
+});
