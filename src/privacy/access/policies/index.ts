@@ -1,0 +1,29 @@
+/** Every policy, by resource name. A resource without a policy here cannot be reached. */
+import { auditPolicy } from './audit.ts';
+import { devicePolicy } from './device.ts';
+import { floorPolicy } from './floor.ts';
+import { keysPolicy } from './keys.ts';
+import { orgPolicy } from './org.ts';
+import { retentionPolicy } from './retention.ts';
+import { sitePolicy } from './site.ts';
+import { supportGrantPolicy } from './support-grant.ts';
+import { tokenPolicy } from './token.ts';
+import { userPolicy } from './user.ts';
+import { zonePolicy } from './zone.ts';
+
+export const POLICIES = {
+  org: orgPolicy,
+  site: sitePolicy,
+  floor: floorPolicy,
+  zone: zonePolicy,
+  user: userPolicy,
+  token: tokenPolicy,
+  supportGrant: supportGrantPolicy,
+  audit: auditPolicy,
+  retention: retentionPolicy,
+  keys: keysPolicy,
+  device: devicePolicy,
+} as const;
+
+export type Resource = keyof typeof POLICIES;
+export type ActionOf<R extends Resource> = keyof (typeof POLICIES)[R] & string;

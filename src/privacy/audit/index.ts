@@ -1,0 +1,3 @@
+/** Audit: hash-chained, checkpoint-signed event log per org. */
+export * from './service.ts';
+export { GENESIS_HASH, eventHash } from './chain.ts';

@@ -1,0 +1,22 @@
+/** What every privacy-core and domain service is built from (wired once in app.ts). */
+import type { Config } from '../config.ts';
+import type { Clock } from '../kernel/clock.ts';
+import type { EventBus } from '../kernel/events.ts';
+import type { Logger } from '../kernel/logger.ts';
+import type { Stores } from '../storage/index.ts';
+import type { AccessService } from './access/index.ts';
+import type { AuditService } from './audit/index.ts';
+import type { KeyService } from './keys/index.ts';
+import type { OrgDirectory } from './tenancy/directory.ts';
+
+export interface Core {
+  cfg: Config;
+  stores: Stores;
+  clock: Clock;
+  bus: EventBus;
+  log: Logger;
+  keys: KeyService;
+  audit: AuditService;
+  access: AccessService;
+  directory: OrgDirectory;
+}

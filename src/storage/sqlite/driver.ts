@@ -1,0 +1,162 @@
+/**
+ * SQLite engine (better-sqlite3): WAL journal, one connection per store file, prepared-statement
+ * cache, `$n` placeholders rewritten to positional `?`. better-sqlite3 is synchronous, so an async
+ * transaction holds a per-store lock: transactions run one after another and never interleave.
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CairnError } from '../../kernel/errors.ts';
+import type { Database, Executor, Migration, RunResult, StoreKind } from '../db.ts';
+import { CONTROL_MIGRATIONS_SQLITE, REGION_MIGRATIONS_SQLITE } from './migrations.ts';
+
+interface Rewritten {
+  sql: string;
+  order: number[];
+}
+const rewriteCache = new Map<string, Rewritten>();
+
+/** `$2 … $1 … $2` → `? … ? … ?` with the parameter order [1, 0, 1]. */
+export function rewritePlaceholders(sql: string): Rewritten {
+  let r = rewriteCache.get(sql);
+  if (!r) {
+    const order: number[] = [];
+    const out = sql.replace(/\$(\d+)/g, (_m, n: string) => {
+      order.push(Number(n) - 1);
+      return '?';
+    });
+    r = { sql: out, order };
+    if (rewriteCache.size > 5000) rewriteCache.clear();
+    rewriteCache.set(sql, r);
+  }
+  return r;
+}
+
+function bindable(v: unknown): unknown {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (v === undefined) return null;
+  return v;
+}
+
+abstract class SqliteExecutor implements Executor {
+  readonly engine = 'sqlite' as const;
+  abstract readonly name: string;
+  private stmts = new Map<string, BetterSqlite3.Statement>();
+  constructor(protected readonly db: BetterSqlite3.Database) {}
+
+  protected prepare(sql: string, params: readonly unknown[]): [BetterSqlite3.Statement, unknown[]] {
+    const r = rewritePlaceholders(sql);
+    let st = this.stmts.get(r.sql);
+    if (!st) {
+      st = this.db.prepare(r.sql);
+      this.stmts.set(r.sql, st);
+    }
+    return [st, r.order.map((i) => bindable(params[i]))];
+  }
+
+  async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.allSync<T>(sql, params);
+  }
+  allSync<T>(sql: string, params: readonly unknown[] = []): T[] {
+    const [st, p] = this.prepare(sql, params);
+    return st.all(...p) as T[];
+  }
+  async get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    const [st, p] = this.prepare(sql, params);
+    return st.get(...p) as T | undefined;
+  }
+  async run(sql: string, params: readonly unknown[] = []): Promise<RunResult> {
+    const [st, p] = this.prepare(sql, params);
+    if (!st.reader) return { changes: st.run(...p).changes };
+    st.all(...p);
+    return { changes: 0 };
+  }
+  async many(sql: string, rows: readonly (readonly unknown[])[]): Promise<void> {
+    const r = rewritePlaceholders(sql);
+    let st = this.stmts.get(r.sql);
+    if (!st) {
+      st = this.db.prepare(r.sql);
+      this.stmts.set(r.sql, st);
+    }
+    for (const row of rows) st.run(...r.order.map((i) => bindable(row[i])));
+  }
+}
+
+export class SqliteDatabase extends SqliteExecutor implements Database {
+  private lock: Promise<unknown> = Promise.resolve();
+  private inTx = false;
+  constructor(
+    readonly name: string,
+    readonly file: string,
+    private readonly kind: StoreKind,
+  ) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    let db: BetterSqlite3.Database;
+    try {
+      db = new BetterSqlite3(file);
+    } catch (e) {
+      throw new CairnError('CAIRN_ERR_STORAGE', `Cannot open the SQLite store ${name}: ${(e as Error).message}`);
+    }
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    super(db);
+  }
+
+  async tx<T>(fn: (ex: Executor) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.inTx = true;
+      try {
+        const out = await fn(this);
+        this.db.exec('COMMIT');
+        return out;
+      } catch (e) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw e;
+      } finally {
+        this.inTx = false;
+      }
+    };
+    const next = this.lock.then(run, run);
+    this.lock = next.catch(() => undefined);
+    return next;
+  }
+
+  async migrate(): Promise<number[]> {
+    const migrations: Migration[] = this.kind === 'control' ? CONTROL_MIGRATIONS_SQLITE : REGION_MIGRATIONS_SQLITE;
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+    const applied: number[] = [];
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      })();
+      applied.push(m.version);
+    }
+    return applied;
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    await this.lock;
+    if (this.db.open) this.db.close();
+  }
+
+  /** Raw iteration for the audit verifier and bulk exports (rows as arrays, no object per row). */
+  iterateRaw(sql: string, params: readonly unknown[] = []): IterableIterator<unknown[]> {
+    const r = rewritePlaceholders(sql);
+    const st = this.db.prepare(r.sql).raw(true);
+    return st.iterate(...r.order.map((i) => bindable(params[i]))) as IterableIterator<unknown[]>;
+  }
+
+  get inTransaction(): boolean {
+    return this.inTx;
+  }
+}
