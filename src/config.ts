@@ -48,7 +48,9 @@ export const CONFIG_SCHEMA = {
 } as const satisfies Record<string, KeySpec>;
 
 type Schema = typeof CONFIG_SCHEMA;
-type ValueOf<S extends KeySpec> = S['kind'] extends 'int'
+type ValueOf<S extends KeySpec> = S extends { kind: 'enum'; values: readonly (infer V)[] }
+  ? V
+  : S['kind'] extends 'int'
   ? number
   : S['kind'] extends 'bool'
     ? boolean

@@ -22,7 +22,7 @@ import { emptyFix } from './fix.ts';
 export interface SmootherOptions {
   /** Fastest plausible speed in m/s; default 2.5 (brisk walking with margin). */
   maxSpeedMetersPerSecond?: number;
-  /** White-acceleration spectral density q in m²/s³; default 0.3. */
+  /** White-acceleration spectral density q in m²/s³; default 0.1 (people walk smoothly). */
   accelerationNoise?: number;
   /** Gate width in standard deviations; default 3. */
   gateSigmas?: number;
@@ -59,7 +59,7 @@ export class DeviceSmoother {
   constructor(options: SmootherOptions = {}) {
     this.slab = new Float64Array(STRIDE * 64);
     this.maxSpeed = options.maxSpeedMetersPerSecond ?? 2.5;
-    this.q = options.accelerationNoise ?? 0.3;
+    this.q = options.accelerationNoise ?? 0.1;
     this.gate = options.gateSigmas ?? 3;
     this.maxRejects = options.maxConsecutiveRejects ?? 3;
     this.resetAfterMs = options.resetAfterMs ?? 30_000;

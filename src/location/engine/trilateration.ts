@@ -58,6 +58,12 @@ export class RssiPositionSolver {
   private readonly maxRange: number;
   /** Iterations used by the last solve (for tests and benchmarks). */
   lastIterations = 0;
+  // Gradient and Newton matrix left by evaluate().
+  private g1 = 0;
+  private g2 = 0;
+  private h11 = 0;
+  private h12 = 0;
+  private h22 = 0;
 
   constructor(options: RssiSolverOptions = {}) {
     const cap = options.capacity ?? 32;
@@ -149,78 +155,43 @@ export class RssiPositionSolver {
       return out;
     }
 
+    // Damped Newton: the step solves H δ = −g, where H is the Gauss–Newton matrix plus the
+    // positive part of the range curvature (see evaluate()); a step that does not lower the
+    // cost is halved up to five times before the solver calls the point converged.
     let px = cx, py = cy;
-    let lambda = 1e-3;
-    let prevCost = Infinity;
-    // Normal equations at the last accepted point, kept to retry with more damping.
-    let pA11 = 0, pA12 = 0, pA22 = 0, pB1 = 0, pB2 = 0, ppx = px, ppy = py;
+    let cost = this.evaluate(px, py);
+    let a11 = this.h11, a12 = this.h12, a22 = this.h22, b1 = this.g1, b2 = this.g2;
     let it = 0;
-    for (; it < this.maxIterations; it++) {
-      let a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0, cost = 0;
-      for (let i = 0; i < n; i++) {
-        const dx = px - sx[i]!, dy = py - sy[i]!;
-        let rho = Math.sqrt(dx * dx + dy * dy);
-        let jx: number, jy: number;
-        if (rho < 1e-6) {
-          // On top of a sensor the gradient is undefined; any unit direction will do.
-          rho = 1e-6;
-          jx = 0.7071067811865476;
-          jy = 0.7071067811865476;
-        } else {
-          const inv = 1 / rho;
-          jx = dx * inv;
-          jy = dy * inv;
-        }
-        const w = weight[i]!;
-        const r = rho - range[i]!;
-        // Gauss–Newton term j·jᵀ plus the curvature of ‖p − s‖ where the point is outside the
-        // range circle (r > 0): (r/ρ)(I − j·jᵀ). Without it GN zig-zags tangentially around a
-        // close sensor; keeping only r > 0 keeps the matrix positive semi-definite.
-        const c = r > 0 ? r / rho : 0; // ρ ≥ 1e-6 here
-        const cc = 1 - c;
-        a11 += w * (jx * jx * cc + c);
-        a12 += w * jx * jy * cc;
-        a22 += w * (jy * jy * cc + c);
-        b1 += w * jx * r;
-        b2 += w * jy * r;
-        cost += w * r * r;
-      }
-      if (cost > prevCost) {
-        // The last step made things worse: go back and damp harder.
-        px = ppx;
-        py = ppy;
-        a11 = pA11; a12 = pA12; a22 = pA22; b1 = pB1; b2 = pB2;
-        lambda *= 10;
-        if (lambda > 1e6) break;
-      } else {
-        pA11 = a11; pA12 = a12; pA22 = a22; pB1 = b1; pB2 = b2; ppx = px; ppy = py;
-        prevCost = cost;
-        lambda = lambda > 1e-6 ? lambda * 0.3 : lambda;
-      }
-      // (A + λ·diag(A)) δ = −b, 2×2 closed form.
-      const m11 = a11 * (1 + lambda) + 1e-12, m22 = a22 * (1 + lambda) + 1e-12;
+    while (it < this.maxIterations) {
+      it++;
+      const m11 = a11 + 1e-9, m22 = a22 + 1e-9;
       const det = m11 * m22 - a12 * a12;
       if (!(det > 0)) break;
       const stepX = -(m22 * b1 - a12 * b2) / det;
       const stepY = -(m11 * b2 - a12 * b1) / det;
-      let nx = px + stepX, ny = py + stepY;
-      nx = nx < minX ? minX : nx > maxX ? maxX : nx;
-      ny = ny < minY ? minY : ny > maxY ? maxY : ny;
+      let t = 1;
+      let accepted = false;
+      let nx = px, ny = py;
+      for (let halvings = 0; halvings < 6; halvings++, t *= 0.5) {
+        nx = px + t * stepX;
+        ny = py + t * stepY;
+        nx = nx < minX ? minX : nx > maxX ? maxX : nx;
+        ny = ny < minY ? minY : ny > maxY ? maxY : ny;
+        const c = this.evaluate(nx, ny);
+        if (c < cost) {
+          accepted = true;
+          cost = c;
+          break;
+        }
+      }
+      if (!accepted) break;
       const mx = nx - px, my = ny - py;
       px = nx;
       py = ny;
-      if (mx * mx + my * my < this.tol2) {
-        it++;
-        break;
-      }
+      a11 = this.h11; a12 = this.h12; a22 = this.h22; b1 = this.g1; b2 = this.g2;
+      if (mx * mx + my * my < this.tol2) break;
     }
-    // The loop may end on an unevaluated step; keep whichever of it and the best point is better.
-    let finalCost = this.cost(px, py);
-    if (finalCost > prevCost) {
-      px = ppx;
-      py = ppy;
-      finalCost = prevCost;
-    }
+    const finalCost = cost;
     this.lastIterations = it;
     // Fisher information JᵀWJ at the solution (the plain Gauss–Newton matrix).
     let A11 = 0, A12 = 0, A22 = 0;
@@ -248,14 +219,42 @@ export class RssiPositionSolver {
     return out;
   }
 
-  /** Weighted sum of squared range residuals at (px, py). */
-  private cost(px: number, py: number): number {
-    let c = 0;
+  /**
+   * Cost Σ w·r² at (px, py), leaving the gradient (g1, g2) and the Newton matrix (h11, h12, h22)
+   * in fields so an accepted point needs no second pass.
+   */
+  private evaluate(px: number, py: number): number {
+    const sx = this.sx, sy = this.sy, range = this.range, weight = this.weight;
+    let a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0, cost = 0;
     for (let i = 0; i < this.n; i++) {
-      const dx = px - this.sx[i]!, dy = py - this.sy[i]!;
-      const r = Math.sqrt(dx * dx + dy * dy) - this.range[i]!;
-      c += this.weight[i]! * r * r;
+      const dx = px - sx[i]!, dy = py - sy[i]!;
+      let rho = Math.sqrt(dx * dx + dy * dy);
+      let jx: number, jy: number;
+      if (rho < 1e-6) {
+        // On top of a sensor the gradient is undefined; any unit direction will do.
+        rho = 1e-6;
+        jx = 0.7071067811865476;
+        jy = 0.7071067811865476;
+      } else {
+        const inv = 1 / rho;
+        jx = dx * inv;
+        jy = dy * inv;
+      }
+      const w = weight[i]!;
+      const r = rho - range[i]!;
+      // Gauss–Newton term j·jᵀ plus the curvature of ‖p − s‖ where the point is outside the
+      // range circle (r > 0): (r/ρ)(I − j·jᵀ). Without it the iteration zig-zags around a
+      // close sensor; keeping only r > 0 keeps the matrix positive semi-definite.
+      const c = r > 0 ? r / rho : 0;
+      const cc = 1 - c;
+      a11 += w * (jx * jx * cc + c);
+      a12 += w * jx * jy * cc;
+      a22 += w * (jy * jy * cc + c);
+      b1 += w * jx * r;
+      b2 += w * jy * r;
+      cost += w * r * r;
     }
-    return c;
+    this.h11 = a11; this.h12 = a12; this.h22 = a22; this.g1 = b1; this.g2 = b2;
+    return cost;
   }
 }

@@ -2,3 +2,4 @@
 export * from './service.ts';
 export * from './master.ts';
 export { FastHmac } from './fasthmac.ts';
+export { KeyAdmin } from './admin.ts';

@@ -164,12 +164,13 @@ function ipv4(b: Uint8Array, off: number, end: number, out: DecodedPacket, depth
   if (vihl >> 4 !== 4) return DecodeStatus.Malformed;
   const ihl = (vihl & 15) * 4;
   const total = (b[off + 2]! << 8) | b[off + 3]!;
-  if (ihl < 20 || total < ihl || end - off < ihl) return DecodeStatus.Malformed;
+  if (ihl < 20 || (total !== 0 && total < ihl) || end - off < ihl) return DecodeStatus.Malformed;
   const frag = ((b[off + 6]! << 8) | b[off + 7]!) & 0x3fff;
   if (frag !== 0) return DecodeStatus.Fragment;
   // Ethernet pads short frames; the IP total length says where the datagram really ends.
-  // A snapped capture may end earlier, in which case we keep what was captured.
-  const ipEnd = Math.min(end, off + total);
+  // A snapped capture may end earlier, in which case we keep what was captured. A total
+  // length of 0 is what segmentation offload (TSO) leaves in captures taken on the sender.
+  const ipEnd = total === 0 ? end : Math.min(end, off + total);
   out.ipVersion = 4;
   out.srcOff = off + 12;
   out.dstOff = off + 16;

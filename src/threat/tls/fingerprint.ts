@@ -12,7 +12,7 @@
  * methods are under FoxIO's non-commercial licence and deliberately left out.
  */
 import { hash } from 'node:crypto';
-import { isGrease, scratchAlpn, scratchSni, type ClientHello, type HelloScratch } from './hello.ts';
+import { isGrease, type ClientHello, type HelloScratch } from './hello.ts';
 
 /** Transport letter of a JA4: TLS over TCP, QUIC, or DTLS. */
 export type Ja4Transport = 't' | 'q' | 'd';
@@ -100,16 +100,35 @@ function isAlnum(c: number): boolean {
 const HEX_DIGITS = '0123456789abcdef';
 
 /**
- * The two ALPN characters of JA4_a from the first protocol's bytes: first and last character
- * when both are ASCII alphanumerics; otherwise the first and last hex digit of the value's
- * hex form; `00` when there is no (or an empty) first value.
+ * How the two ALPN characters of JA4_a are rendered when the first ALPN value does not start
+ * and end with an ASCII alphanumeric:
+ * - `spec` (default): the first and last hex digit of the value (JA4-spec.md, "ALPN
+ *   Extension Value"), e.g. 0xBA 0xAD → `bd`.
+ * - `reference`: what FoxIO's Python and Rust tools print (and what their published test
+ *   outputs contain): Wireshark's UTF-8 rendering of the value, each non-ASCII character
+ *   replaced by `9`, e.g. 0xBA 0xAD → `99`. Use it to match fingerprints produced by those tools.
  */
-export function ja4AlpnCode(b: ArrayLike<number>, off: number, len: number): string {
+export type Ja4AlpnStyle = 'spec' | 'reference';
+
+const utf8 = new TextDecoder('utf-8');
+
+/**
+ * The two ALPN characters of JA4_a from the first protocol's bytes, `00` when there is no
+ * (or an empty) first value. A one-character value supplies both characters.
+ *
+ * @example ja4AlpnCode(Buffer.from('http/1.1'), 0, 8) // 'h1'
+ */
+export function ja4AlpnCode(b: ArrayLike<number>, off: number, len: number, style: Ja4AlpnStyle = 'spec'): string {
   if (len <= 0) return '00';
   const first = b[off]!;
   const last = b[off + len - 1]!;
   if (isAlnum(first) && isAlnum(last)) return String.fromCharCode(first) + String.fromCharCode(last);
-  return HEX_DIGITS[first >> 4]! + HEX_DIGITS[last & 15]!;
+  if (style === 'spec') return HEX_DIGITS[first >> 4]! + HEX_DIGITS[last & 15]!;
+  const bytes = new Uint8Array(len);
+  for (let i = 0; i < len; i++) bytes[i] = b[off + i]!;
+  const chars = Array.from(utf8.decode(bytes));
+  const show = (c: string): string => (c.charCodeAt(0) < 0x80 ? c : '9');
+  return show(chars[0]!) + show(chars[chars.length - 1]!);
 }
 
 function two(n: number): string {
@@ -204,11 +223,11 @@ function numeric(x: number, y: number): number {
 }
 
 /** JA4 of a ClientHello held in a `HelloScratch` (the analyzer's allocation-light path). */
-export function ja4FromScratch(s: HelloScratch, transport: Ja4Transport): Ja4Fingerprints {
+export function ja4FromScratch(s: HelloScratch, transport: Ja4Transport, alpnStyle: Ja4AlpnStyle = 'spec'): Ja4Fingerprints {
   let alpnCode = '00';
   if (s.alpnOff >= 0 && s.alpnLen >= 1) {
     const l = Math.min(s.data[s.alpnOff]!, s.alpnLen - 1);
-    alpnCode = ja4AlpnCode(s.data, s.alpnOff + 1, l);
+    alpnCode = ja4AlpnCode(s.data, s.alpnOff + 1, l, alpnStyle);
   }
   return computeJa4(
     {
@@ -233,13 +252,13 @@ export function ja4FromScratch(s: HelloScratch, transport: Ja4Transport): Ja4Fin
  *
  * @example ja4(parseClientHello(bytes), 't').ja4 // 't13d1516h2_8daaf6152771_e5627efa2ab1'
  */
-export function ja4(hello: ClientHello, transport: Ja4Transport = 't'): Ja4Fingerprints {
+export function ja4(hello: ClientHello, transport: Ja4Transport = 't', alpnStyle: Ja4AlpnStyle = 'spec'): Ja4Fingerprints {
   const first = hello.alpn[0];
   let alpnCode = '00';
   if (first !== undefined) {
     const codes: number[] = [];
     for (let i = 0; i < first.length; i++) codes.push(first.charCodeAt(i) & 0xff);
-    alpnCode = ja4AlpnCode(codes, 0, codes.length);
+    alpnCode = ja4AlpnCode(codes, 0, codes.length, alpnStyle);
   }
   return computeJa4(
     {
@@ -325,4 +344,3 @@ export function ja3HashOf(ja3String: string): string {
   return hash('md5', ja3String, 'hex');
 }
 
-export { scratchAlpn, scratchSni };

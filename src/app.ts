@@ -1,0 +1,149 @@
+/**
+ * buildApp(config): opens the stores, wires the privacy core, domain services and HTTP routes,
+ * and returns them without listening (tests use `app.inject()`; `main.ts serve` listens).
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { readFileSync } from 'node:fs';
+import type { DestinationStream } from 'pino';
+import type { Config } from './config.ts';
+import { systemClock, type Clock } from './kernel/clock.ts';
+import { EventBus } from './kernel/events.ts';
+import { newId } from './kernel/ids.ts';
+import { createLogger, type Logger } from './kernel/logger.ts';
+import { Stores } from './storage/index.ts';
+import {
+  AccessService, AuditQueries, AuditService, IdentityService, KeyAdmin, KeyService, LocalKeyProvider, OrgDirectory, RetentionService, TenancyService, loadMasterKey, type Core, type KeyProvider,
+} from './privacy/index.ts';
+import { privacyRoutes } from './privacy/routes.ts';
+import { DeviceService } from './devices/index.ts';
+import { deviceRoutes } from './devices/routes.ts';
+import { installAuth } from './http/auth.ts';
+import { installErrorHandling } from './http/errors.ts';
+import { Metrics } from './http/metrics.ts';
+import { systemRoutes } from './http/system-routes.ts';
+
+export interface BuildOptions {
+  clock?: Clock;
+  /** Where log lines go (tests capture them). */
+  logDestination?: DestinationStream;
+  /** Replace the master key provider (a KMS). */
+  keyProvider?: KeyProvider;
+  /** Skip HTTP wiring (CLI commands that only need services). */
+  http?: boolean;
+}
+
+export interface Services {
+  tenancy: TenancyService;
+  identity: IdentityService;
+  auditQueries: AuditQueries;
+  retention: RetentionService;
+  keyAdmin: KeyAdmin;
+  devices: DeviceService;
+}
+
+export interface CairnApp {
+  app: FastifyInstance;
+  core: Core;
+  services: Services;
+  metrics: Metrics;
+  masterKeySource: string;
+  close(): Promise<void>;
+}
+
+const PKG = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string; description: string };
+
+export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<CairnApp> {
+  const clock = opts.clock ?? systemClock;
+  const log: Logger = createLogger({ level: cfg.logLevel, ...(opts.logDestination ? { destination: opts.logDestination } : {}) });
+  const stores = new Stores({ engine: cfg.store, regions: cfg.regions, dataDir: cfg.dataDir, pgUrl: cfg.pgUrl, pgSchemaPrefix: cfg.pgSchemaPrefix });
+  let masterKeySource = 'key provider';
+  let provider = opts.keyProvider;
+  if (!provider) {
+    const mk = loadMasterKey(cfg);
+    masterKeySource = mk.source;
+    provider = new LocalKeyProvider(mk.key);
+  }
+  try {
+    await stores.migrate();
+  } catch (e) {
+    await stores.close().catch(() => undefined);
+    throw e;
+  }
+  const bus = new EventBus((err, event) => log.error({ err, event }, 'event handler failed'));
+  const keys = new KeyService(provider, clock);
+  const audit = new AuditService(keys, clock, cfg.auditCheckpointEvery, bus);
+  for (const r of stores.regions) await audit.init(stores.region(r));
+  const directory = new OrgDirectory(stores);
+  const access = new AccessService(directory, audit, clock);
+  const core: Core = { cfg, stores, clock, bus, log, keys, audit, access, directory };
+  const services: Services = {
+    tenancy: new TenancyService(core),
+    identity: new IdentityService(core),
+    auditQueries: new AuditQueries(core),
+    retention: new RetentionService(core),
+    keyAdmin: new KeyAdmin(core),
+    devices: new DeviceService(core),
+  };
+  const metrics = new Metrics(opts.http !== false);
+
+  const tls = cfg.tlsCert && cfg.tlsKey ? { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } : undefined;
+  const app = Fastify({
+    loggerInstance: log,
+    bodyLimit: cfg.bodyLimitBytes,
+    trustProxy: false,
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && /^[A-Za-z0-9._-]{8,128}$/.test(h) ? h : newId();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    ...(tls ? { https: tls } : {}),
+  }) as unknown as FastifyInstance;
+
+  if (opts.http !== false) {
+    await app.register(cookie);
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: { title: 'Cairn API', version: PKG.version, description: PKG.description },
+        components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'cairn_session' }, token: { type: 'http', scheme: 'bearer' } } },
+        security: [{ session: [] }, { token: [] }],
+      },
+    });
+    await app.register(swaggerUi, { routePrefix: '/api/docs' });
+    app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    app.addContentTypeParser(['image/png', 'image/jpeg', 'image/webp'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    installErrorHandling(app, (code) => metrics.errors.inc({ code }));
+    installAuth(app, services.identity);
+    app.addHook('onRequest', async (req, reply) => {
+      reply.header('x-request-id', req.id);
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('x-frame-options', 'DENY');
+      reply.header('referrer-policy', 'no-referrer');
+      if (tls) reply.header('strict-transport-security', 'max-age=31536000');
+    });
+    app.addHook('onResponse', async (req, reply) => {
+      const route = req.routeOptions.url ?? 'unmatched';
+      metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+      metrics.latency.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    });
+    systemRoutes(app, { identity: services.identity, metrics, ready: () => stores.ping(), tls: !!tls, loginPerMinute: cfg.loginRateLimitPerMinute, nowMs: () => clock.nowMs(), lookup: (e) => keys.lookupHash('email', e) });
+    privacyRoutes(app, services);
+    deviceRoutes(app, services.devices);
+  }
+
+  return {
+    app,
+    core,
+    services,
+    metrics,
+    masterKeySource,
+    async close() {
+      services.retention.stop();
+      await app.close();
+      await stores.close();
+    },
+  };
+}

@@ -1,0 +1,224 @@
+#!/usr/bin/env node
+/**
+ * The `cairn` command line. Thin: parses flags, builds the app, calls the same services as the
+ * API (with the CLI's system context, so every change is audited), prints JSON with --json.
+ */
+import { Command, Option } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { loadConfig, redactedConfig, describeConfig, type Config } from './config.ts';
+import { CairnError, isCairnError } from './kernel/errors.ts';
+import { buildApp, type CairnApp } from './app.ts';
+import { ensureDemo } from './demo.ts';
+import { systemCtx, ROLES, type Role } from './privacy/index.ts';
+
+const started = performance.now();
+
+function out(json: boolean, value: unknown, human: () => string): void {
+  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human() + '\n');
+}
+
+async function withApp<T>(fn: (c: CairnApp, cfg: Config) => Promise<T>, overrides: Partial<Config> = {}): Promise<T> {
+  const cfg = loadConfig({ overrides: { logLevel: 'warn', ...overrides } });
+  const c = await buildApp(cfg, { http: false });
+  try {
+    return await fn(c, cfg);
+  } finally {
+    await c.close();
+  }
+}
+
+function parseRole(s: string): { role: Role; siteId: string | null } {
+  const [role, siteId] = s.split(':');
+  if (!ROLES.includes(role as Role)) throw new CairnError('CAIRN_ERR_VALIDATION', `Unknown role "${role}"; roles: ${ROLES.join(', ')}.`);
+  return { role: role as Role, siteId: siteId ?? null };
+}
+
+const program = new Command();
+program.name('cairn').description('Cairn: self-hosted, privacy-by-design intelligence for Wi-Fi/BLE networks and their traffic.').showHelpAfterError();
+
+program
+  .command('serve')
+  .description('Run the Cairn server (HTTP API, dashboard, schedulers).')
+  .option('--demo', 'on first start, create a demo org and print its admin credentials once')
+  .option('--port <port>', 'TCP port (overrides PORT)')
+  .option('--host <host>', 'bind address (overrides HOST)')
+  .action(async (o: { demo?: boolean; port?: string; host?: string }) => {
+    const env = { ...process.env, ...(o.port ? { PORT: o.port } : {}), ...(o.host ? { HOST: o.host } : {}) };
+    const cfg = loadConfig({ env });
+    if (o.demo) cfg.demo = true;
+    const c = await buildApp(cfg);
+    const creds = cfg.demo ? await ensureDemo(c) : null;
+    c.services.retention.start();
+    const address = await c.app.listen({ port: cfg.port, host: cfg.host });
+    const ms = Math.round(performance.now() - started);
+    const lines = [
+      '',
+      `  Cairn is ready in ${ms} ms (${cfg.store}, regions: ${cfg.regions.join(', ')}${cfg.store === 'sqlite' ? `, data in ${cfg.dataDir}` : ''})`,
+      `  Dashboard / sign-in  ${address}/login`,
+      `  API                  ${address}/api/v1`,
+      `  OpenAPI document     ${address}/api/openapi.json  (browse: ${address}/api/docs)`,
+      `  Health               ${address}/healthz  ${address}/readyz  ${address}/metrics`,
+    ];
+    if (creds) lines.push('', '  Demo org created. Admin credentials (shown only this once):', `    e-mail    ${creds.email}`, `    password  ${creds.password}`);
+    if (c.masterKeySource.endsWith('master.key')) lines.push('', `  Master key: ${c.masterKeySource} (set CAIRN_MASTER_KEY or a KMS provider in production)`);
+    process.stdout.write(lines.join('\n') + '\n\n');
+    const stop = async () => {
+      await c.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program
+  .command('migrate')
+  .description('Create or upgrade the schema of every store, then exit.')
+  .option('--json', 'print JSON')
+  .action(async (o: { json?: boolean }) => {
+    const cfg = loadConfig({ overrides: { logLevel: 'warn' } });
+    const { Stores } = await import('./storage/index.ts');
+    const stores = new Stores({ engine: cfg.store, regions: cfg.regions, dataDir: cfg.dataDir, pgUrl: cfg.pgUrl, pgSchemaPrefix: cfg.pgSchemaPrefix });
+    try {
+      const applied = await stores.migrate();
+      out(!!o.json, applied, () => Object.entries(applied).map(([s, v]) => `${s}: ${v.length ? `applied ${v.join(', ')}` : 'up to date'}`).join('\n'));
+    } finally {
+      await stores.close();
+    }
+  });
+
+const org = program.command('org').description('Manage orgs (tenants).');
+org
+  .command('create')
+  .description('Create an org with its keys, support grant and audit chain.')
+  .requiredOption('--name <name>', 'org name')
+  .requiredOption('--country <code>', 'headquarters country, ISO 3166-1 alpha-2 (EU/EEA → region eu)')
+  .option('--region <region>', 'explicit region (default: by country)')
+  .option('--json', 'print JSON')
+  .action((o: { name: string; country: string; region?: string; json?: boolean }) =>
+    withApp(async (c) => {
+      const r = await c.services.tenancy.createOrg(systemCtx(), { name: o.name, country: o.country, ...(o.region ? { region: o.region } : {}) });
+      out(!!o.json, r, () => `created org ${r.id} "${r.name}" in region ${r.region}`);
+    }),
+  );
+org
+  .command('list')
+  .description('List orgs.')
+  .option('--json', 'print JSON (ids and names)')
+  .action((o: { json?: boolean }) =>
+    withApp(async (c) => {
+      const orgs = await c.services.tenancy.listOrgs(systemCtx());
+      out(!!o.json, orgs.map((x) => ({ id: x.id, name: x.name, region: x.region, country: x.country })), () => orgs.map((x) => `${x.id}  ${x.region}  ${x.country}  ${x.name}`).join('\n') || '(no orgs)');
+    }),
+  );
+
+const user = program.command('user').description('Manage users.');
+user
+  .command('create')
+  .description('Create a user in an org (or operator support staff with --operator).')
+  .option('--org <id>', 'org id')
+  .requiredOption('--email <email>', 'e-mail address (stored encrypted)')
+  .option('--name <name>', 'display name')
+  .option('--role <role[:siteId]...>', `role(s): ${ROLES.join(', ')}; append :siteId for a site-scoped role`, (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--password <password>', 'password (default: a generated one, printed once)')
+  .option('--operator', 'create operator staff with the support role instead')
+  .option('--json', 'print JSON')
+  .action((o: { org?: string; email: string; name?: string; role: string[]; password?: string; operator?: boolean; json?: boolean }) =>
+    withApp(async (c) => {
+      const password = o.password ?? randomBytes(12).toString('base64url');
+      if (o.operator) {
+        const r = await c.services.identity.createOperator(systemCtx(), { email: o.email, password });
+        out(!!o.json, { id: r.id, role: 'support', ...(o.password ? {} : { password }) }, () => `created operator ${r.id} (support)${o.password ? '' : `\npassword (shown once): ${password}`}`);
+        return;
+      }
+      if (!o.org) throw new CairnError('CAIRN_ERR_VALIDATION', '--org is required (or --operator).');
+      const roles = (o.role.length ? o.role : ['observer']).map(parseRole);
+      const u = await c.services.identity.createUser(systemCtx(), o.org, { email: o.email, ...(o.name ? { name: o.name } : {}), password, roles });
+      out(!!o.json, { id: u.id, orgId: u.orgId, roles: u.roles, ...(o.password ? {} : { password }) }, () => `created user ${u.id} with ${u.roles.map((r) => r.role + (r.siteId ? `@${r.siteId}` : '')).join(', ')}${o.password ? '' : `\npassword (shown once): ${password}`}`);
+    }),
+  );
+
+program
+  .command('token')
+  .description('Manage machine tokens.')
+  .command('create')
+  .description('Issue a machine token (shown once, stored hashed).')
+  .requiredOption('--org <id>', 'org id')
+  .requiredOption('--name <name>', 'what the token is for')
+  .addOption(new Option('--role <role>', 'role of the token').choices(['sensor', 'observer', 'org_admin', 'privacy_officer', 'site_admin']).default('sensor'))
+  .option('--site <id>', 'limit the token to one site')
+  .option('--days <n>', 'days until it expires (1-365)', '90')
+  .option('--json', 'print JSON')
+  .action((o: { org: string; name: string; role: Role; site?: string; days: string; json?: boolean }) =>
+    withApp(async (c) => {
+      const t = await c.services.identity.createToken(systemCtx(), o.org, { name: o.name, role: o.role, siteId: o.site ?? null, expiresInDays: Number(o.days) });
+      out(!!o.json, t, () => `token ${t.id} (${t.role}, expires ${t.expiresAt}); shown once:\n${t.token}`);
+    }),
+  );
+
+const audit = program.command('audit').description('The audit log.');
+audit
+  .command('verify')
+  .description('Verify the hash chain and signed checkpoints of one org (or all); exit 3 when broken.')
+  .option('--org <id>', 'org id (default: every org)')
+  .option('--json', 'print JSON')
+  .action((o: { org?: string; json?: boolean }) =>
+    withApp(async (c) => {
+      const ids = o.org ? [o.org] : (await c.core.directory.list()).map((d) => d.org_id);
+      const results: Awaited<ReturnType<typeof c.services.auditQueries.verify>>[] = [];
+      for (const id of ids) results.push(await c.services.auditQueries.verify(systemCtx(), id));
+      out(!!o.json, o.org ? results[0] : results, () => results.map((r) => (r.ok ? `${r.orgId}: intact, ${r.eventsChecked} events, ${r.checkpointsChecked} signed checkpoints` : `${r.orgId}: BROKEN at seq ${r.firstBad!.seq}: ${r.firstBad!.reason}`)).join('\n') || '(no orgs)');
+      if (results.some((r) => !r.ok)) process.exitCode = 3;
+    }),
+  );
+
+program
+  .command('retention')
+  .description('Retention of data classes.')
+  .command('run')
+  .description('Purge data past its retention period now (every org, or one).')
+  .option('--org <id>', 'org id')
+  .option('--json', 'print JSON')
+  .action((o: { org?: string; json?: boolean }) =>
+    withApp(async (c) => {
+      const reports = o.org ? [await c.services.retention.runForOrg(systemCtx(), o.org)] : await c.services.retention.runAll(systemCtx());
+      out(!!o.json, reports, () => reports.map((r) => `${r.orgId}: ${Object.entries(r.purged).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing to purge'}`).join('\n') || '(no orgs)');
+    }),
+  );
+
+program
+  .command('keys')
+  .description('Org keys.')
+  .command('rotate')
+  .description('Rotate an org data key (new writes use the new version).')
+  .requiredOption('--org <id>', 'org id')
+  .option('--json', 'print JSON')
+  .action((o: { org: string; json?: boolean }) =>
+    withApp(async (c) => {
+      const r = await c.services.keyAdmin.rotate(systemCtx(), o.org);
+      out(!!o.json, r, () => `data key of ${o.org} is now version ${r.dataKeyVersion}`);
+    }),
+  );
+
+program
+  .command('config')
+  .description('Print the effective configuration, secrets redacted.')
+  .option('--describe', 'print every key with its environment variable, default and description')
+  .option('--json', 'print JSON')
+  .action((o: { describe?: boolean; json?: boolean }) => {
+    if (o.describe) {
+      const d = describeConfig();
+      out(!!o.json, d, () => d.map((k) => `${k.env.padEnd(30)} ${JSON.stringify(k.default ?? null).padEnd(34)} ${k.description}`).join('\n'));
+      return;
+    }
+    const r = redactedConfig(loadConfig());
+    out(true, r, () => '');
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (isCairnError(e)) {
+    process.stderr.write(`error ${e.code}: ${e.message}\n`);
+    process.exit(e.code === 'CAIRN_ERR_VALIDATION' || e.code === 'CAIRN_ERR_CONFIG' ? 2 : 1);
+  }
+  process.stderr.write(`error CAIRN_ERR_INTERNAL: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,30 @@
+// Dashboard overview: who is signed in, their orgs, each org's sites, support grant and audit status.
+const main = document.getElementById('main');
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+async function api(path, init) {
+  const res = await fetch(path, init);
+  if (res.status === 401) {
+    location.href = '/login';
+    throw new Error('signed out');
+  }
+  return res.ok ? res.json() : null;
+}
+document.getElementById('logout').addEventListener('click', async () => {
+  await fetch('/api/v1/auth/logout', { method: 'POST' });
+  location.href = '/login';
+});
+const me = await api('/api/v1/auth/me');
+document.getElementById('who').textContent = me.operator ? 'operator support' : me.roles.map((r) => r.role).join(', ');
+const orgs = (await api('/api/v1/orgs')) ?? [];
+let html = '';
+for (const org of orgs) {
+  const sites = (await api(`/api/v1/orgs/${org.id}/sites`)) ?? [];
+  const grant = await api(`/api/v1/orgs/${org.id}/support-grant`);
+  const audit = await api(`/api/v1/orgs/${org.id}/audit/verify`);
+  html += `<section class="org" data-org="${esc(org.id)}"><h2>${esc(org.name)}</h2>
+    <p>Country ${esc(org.country)} · region <b>${esc(org.region)}</b>${grant ? ` · support grant ${grant.active ? `active until ${esc(grant.expiresAt)}` : 'off'}` : ''}${audit ? ` · audit chain <b class="audit">${audit.ok ? `intact (${audit.eventsChecked} events)` : 'BROKEN at ' + esc(audit.firstBad.seq)}</b>` : ''}</p>
+    <table><thead><tr><th>Site</th><th>Time zone</th></tr></thead><tbody>
+    ${sites.map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.timezone)}</td></tr>`).join('') || '<tr><td colspan="2">No sites yet</td></tr>'}
+    </tbody></table></section>`;
+}
+main.innerHTML = html || '<p>No orgs visible to you.</p>';
