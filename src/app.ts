@@ -50,6 +50,8 @@ export interface CairnApp {
   services: Services;
   metrics: Metrics;
   masterKeySource: string;
+  /** Every route registered (method and URL pattern), for the access-matrix test and docs. */
+  routes: { method: string; url: string }[];
   close(): Promise<void>;
 }
 
@@ -102,6 +104,10 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     ...(tls ? { https: tls } : {}),
   }) as unknown as FastifyInstance;
 
+  const routes: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: r.url });
+  });
   if (opts.http !== false) {
     await app.register(cookie);
     await app.register(swagger, {
@@ -140,6 +146,7 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     services,
     metrics,
     masterKeySource,
+    routes,
     async close() {
       services.retention.stop();
       await app.close();

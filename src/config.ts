@@ -26,7 +26,7 @@ export const CONFIG_SCHEMA = {
   port: { env: 'PORT', kind: 'int', default: 8080, min: 0, max: 65535, description: 'TCP port of the HTTP server (0 picks a free port).' },
   dataDir: { env: 'CAIRN_DATA_DIR', kind: 'string', default: './data', description: 'Directory of the embedded SQLite stores and the local key file.' },
   store: { env: 'CAIRN_STORE', kind: 'enum', values: ['sqlite', 'postgres'], default: 'sqlite', description: 'Storage engine: embedded SQLite (default) or PostgreSQL.' },
-  pgUrl: { env: 'CAIRN_PG_URL', kind: 'string', default: 'postgres://127.0.0.1:5432/test', secret: true, description: 'PostgreSQL connection string, used when store=postgres.' },
+  pgUrl: { env: 'CAIRN_PG_URL', kind: 'string', default: 'postgres://postgres@127.0.0.1:5432/test', secret: true, description: 'PostgreSQL connection string, used when store=postgres.' },
   pgSchemaPrefix: { env: 'CAIRN_PG_SCHEMA_PREFIX', kind: 'string', default: 'cairn', description: 'Prefix of the PostgreSQL schemas: <prefix>_control and <prefix>_<region>.' },
   regions: { env: 'CAIRN_REGIONS', kind: 'list', default: ['eu', 'us'], description: 'Regions this server hosts; each is its own store (R-PRIV-6).' },
   defaultRegion: { env: 'CAIRN_DEFAULT_REGION', kind: 'string', default: 'us', description: 'Region of orgs headquartered outside the EU/EEA unless they choose another.' },

@@ -38,6 +38,7 @@ export const ERROR_CATALOGUE = {
   CAIRN_ERR_MIME_MALFORMED: { status: 422, message: 'The e-mail message is malformed.' },
   CAIRN_ERR_LOCATION_UNSOLVABLE: { status: 422, message: 'Not enough readings to compute a position.' },
   CAIRN_ERR_DATASET: { status: 422, message: 'The dataset is not in the expected format.' },
+  CAIRN_ERR_SCANNER_UNAVAILABLE: { status: 503, message: 'An external scanner (ClamAV) is not reachable.' },
   CAIRN_ERR_INTERNAL: { status: 500, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -37,7 +37,7 @@ test('UJIIndoorLoc validation data parses to 1111 fingerprints of 520 APs with 1
   assert.equal(transmitterCount, 520);
   assert.equal(samples.length, 1111);
   let heard = 0;
-  for (const s of samples) for (const v of s.rssiDbm) if (!Number.isNaN(v)) heard++;
+  for (const s of samples) for (const v of Array.from(s.rssiDbm)) if (!Number.isNaN(v)) heard++;
   // 96.8 % of values are "not detected" (README).
   assert.ok(Math.abs(1 - heard / (1111 * 520) - 0.968) < 0.002);
   const s = samples[0]!;

@@ -58,7 +58,10 @@ export class RssiPositionSolver {
   private readonly maxRange: number;
   /** Iterations used by the last solve (for tests and benchmarks). */
   lastIterations = 0;
-  // Gradient and Newton matrix left by evaluate().
+  // evaluate()'s point, and the cost, gradient and Newton matrix it leaves.
+  private atX = 0;
+  private atY = 0;
+  private f = 0;
   private g1 = 0;
   private g2 = 0;
   private h11 = 0;
@@ -159,7 +162,10 @@ export class RssiPositionSolver {
     // positive part of the range curvature (see evaluate()); a step that does not lower the
     // cost is halved up to five times before the solver calls the point converged.
     let px = cx, py = cy;
-    let cost = this.evaluate(px, py);
+    this.atX = px;
+    this.atY = py;
+    this.evaluate();
+    let cost = this.f;
     let a11 = this.h11, a12 = this.h12, a22 = this.h22, b1 = this.g1, b2 = this.g2;
     let it = 0;
     while (it < this.maxIterations) {
@@ -177,10 +183,12 @@ export class RssiPositionSolver {
         ny = py + t * stepY;
         nx = nx < minX ? minX : nx > maxX ? maxX : nx;
         ny = ny < minY ? minY : ny > maxY ? maxY : ny;
-        const c = this.evaluate(nx, ny);
-        if (c < cost) {
+        this.atX = nx;
+        this.atY = ny;
+        this.evaluate();
+        if (this.f < cost) {
           accepted = true;
-          cost = c;
+          cost = this.f;
           break;
         }
       }
@@ -209,7 +217,8 @@ export class RssiPositionSolver {
     const dof = n - 2;
     const factor = dof > 0 ? Math.max(1, finalCost / dof) : 1;
     const det = A11 * A22 - A12 * A12;
-    const diag = Math.hypot(maxX - minX, maxY - minY);
+    const spanX = maxX - minX, spanY = maxY - minY;
+    const diag = Math.sqrt(spanX * spanX + spanY * spanY); // not Math.hypot: it allocates
     let acc = det > 1e-18 ? Math.sqrt(((A11 + A22) / det) * factor) : diag;
     if (!(acc < diag)) acc = diag;
     out.xMeters = px;
@@ -220,10 +229,13 @@ export class RssiPositionSolver {
   }
 
   /**
-   * Cost Σ w·r² at (px, py), leaving the gradient (g1, g2) and the Newton matrix (h11, h12, h22)
-   * in fields so an accepted point needs no second pass.
+   * Evaluates the cost Σ w·r² at (atX, atY) into `f`, with the gradient (g1, g2) and the Newton
+   * matrix (h11, h12, h22), so an accepted point needs no second pass. Point and results travel
+   * in fields, not arguments and a return value: doubles crossing a call that is not inlined
+   * are boxed, which would allocate on every iteration.
    */
-  private evaluate(px: number, py: number): number {
+  private evaluate(): void {
+    const px = this.atX, py = this.atY;
     const sx = this.sx, sy = this.sy, range = this.range, weight = this.weight;
     let a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0, cost = 0;
     for (let i = 0; i < this.n; i++) {
@@ -255,6 +267,6 @@ export class RssiPositionSolver {
       cost += w * r * r;
     }
     this.h11 = a11; this.h12 = a12; this.h22 = a22; this.g1 = b1; this.g2 = b2;
-    return cost;
+    this.f = cost;
   }
 }

@@ -68,7 +68,7 @@ export class AuditService {
   async append(x: Executor, orgId: string, inputs: AuditInput[]): Promise<number> {
     if (inputs.length === 0) return 0;
     const repo = reposFor(x).audit;
-    const head = (await repo.head(orgId)) ?? { seq: 0, hash: GENESIS_HASH };
+    const head = await repo.lockHead(orgId, GENESIS_HASH);
     let { seq, hash } = head;
     const rows: AuditEventRow[] = new Array(inputs.length);
     const now = this.clock.nowMs();

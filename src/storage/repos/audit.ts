@@ -28,10 +28,21 @@ export const AUDIT_COLS = 'org_id, seq, at_ms, actor, action, target, request_id
 export class AuditRepo {
   constructor(private readonly x: Executor) {}
 
-  /** The chain head, locked for the rest of the transaction on PostgreSQL. */
+  /** The chain head as stored (no lock): for verification and listings. */
   head(orgId: string): Promise<{ seq: number; hash: string } | undefined> {
-    const lock = this.x.engine === 'postgres' ? ' FOR UPDATE' : '';
-    return this.x.get<{ seq: number; hash: string }>(`SELECT seq, hash FROM audit_heads WHERE org_id = $1${lock}`, [orgId]);
+    return this.x.get<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_heads WHERE org_id = $1', [orgId]);
+  }
+
+  /**
+   * The chain head for appending, locked for the rest of the transaction on PostgreSQL. The head
+   * row is created first (seq 0 at `genesis`) so that two first appends cannot both see "no head".
+   */
+  async lockHead(orgId: string, genesis: string): Promise<{ seq: number; hash: string }> {
+    if (this.x.engine === 'postgres') {
+      await this.x.run('INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING', [orgId, genesis]);
+      return (await this.x.get<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_heads WHERE org_id = $1 FOR UPDATE', [orgId]))!;
+    }
+    return (await this.head(orgId)) ?? { seq: 0, hash: genesis };
   }
   async setHead(orgId: string, seq: number, hash: string): Promise<void> {
     await this.x.run('INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, $2, $3) ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash', [orgId, seq, hash]);

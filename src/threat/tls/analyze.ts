@@ -131,7 +131,6 @@ const MAX_HELLOS_PER_FLOW = 4;
 const TCP_FIN = 0x01;
 const TCP_SYN = 0x02;
 const TCP_RST = 0x04;
-const TCP_ACK = 0x10;
 
 const enum Dir {
   Probe,
@@ -458,7 +457,7 @@ export class TlsCaptureAnalyzer {
     }
     this.inOrder(f, di, dir, b, off, len);
     // Drain out-of-order segments that now connect.
-    while (dir.ooo && dir.ooo.length > 0 && !f.done && dir.state !== Dir.Stopped) {
+    while (dir.ooo && dir.ooo.length > 0 && !f.done && (dir.state as Dir) !== Dir.Stopped) {
       let progressed = false;
       for (let i = 0; i < dir.ooo.length; i++) {
         const [r, bytes] = dir.ooo[i]!;

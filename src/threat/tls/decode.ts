@@ -14,15 +14,16 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 
 /** Why a packet did not yield a TCP/UDP payload (for statistics). */
-export const enum DecodeStatus {
-  Ok = 0,
+export const DecodeStatus = {
+  Ok: 0,
   /** Not IP, or an IP protocol other than TCP/UDP. */
-  NotTransport = 1,
-  /** An IPv4 fragment or an IPv6 fragment header with a non-zero offset/more-fragments. */
-  Fragment = 2,
+  NotTransport: 1,
+  /** An IPv4 fragment, or an IPv6 fragment header with a non-zero offset or more-fragments. */
+  Fragment: 2,
   /** A header was cut short or contradicts itself. */
-  Malformed = 3,
-}
+  Malformed: 3,
+} as const;
+export type DecodeStatus = (typeof DecodeStatus)[keyof typeof DecodeStatus];
 
 /** The decoded view of one packet. Offsets point into `data`; nothing is copied. */
 export class DecodedPacket {

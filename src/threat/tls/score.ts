@@ -7,7 +7,6 @@
  * handful of lookups whatever the list sizes.
  */
 import { CairnError } from '../../kernel/errors.ts';
-import { formatAddress } from './decode.ts';
 import type { TlsHandshakeRecord } from './analyze.ts';
 
 /** One list entry: the indicator, an optional label (malware family, feed) and severity 0–10. */
@@ -110,19 +109,16 @@ export function parseIp(text: string): Uint8Array | null {
   return out;
 }
 
-function parseIpv6(s: string): Uint8Array | null {
-  let text = s;
-  const tail: number[] = [];
-  const lastColon = text.lastIndexOf(':');
-  if (text.slice(lastColon + 1).includes('.')) {
-    const v4 = parseIp(text.slice(lastColon + 1));
+function parseIpv6(text: string): Uint8Array | null {
+  let s = text;
+  // An embedded IPv4 tail (::ffff:192.0.2.1) becomes two hex words.
+  if (s.includes('.')) {
+    const i = s.lastIndexOf(':');
+    const v4 = parseIp(s.slice(i + 1));
     if (!v4) return null;
-    tail.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-    text = `${text.slice(0, lastColon + 1)}0`;
-    tail.length && text.endsWith(':0') && (text = text.slice(0, -2) || ':');
-    if (text.endsWith(':') && !text.endsWith('::')) text = text.slice(0, -1);
+    s = `${s.slice(0, i + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
   }
-  const halves = text.split('::');
+  const halves = s.split('::');
   if (halves.length > 2) return null;
   const parse = (h: string): number[] | null => {
     if (h === '') return [];
@@ -132,9 +128,9 @@ function parseIpv6(s: string): Uint8Array | null {
   const head = parse(halves[0]!);
   const rest = halves.length === 2 ? parse(halves[1]!) : [];
   if (!head || !rest) return null;
-  const total = head.length + rest.length + tail.length;
-  if (halves.length === 1 ? total !== 8 : total > 7) return null;
-  const words = [...head, ...new Array<number>(8 - total).fill(0), ...rest, ...tail];
+  const given = head.length + rest.length;
+  if (halves.length === 1 ? given !== 8 : given > 7) return null;
+  const words = [...head, ...new Array<number>(8 - given).fill(0), ...rest];
   const out = new Uint8Array(16);
   words.forEach((w, i) => {
     out[2 * i] = w >> 8;
@@ -219,10 +215,19 @@ function lookupDomain(intel: ThreatIntel, sni: string): Hit | undefined {
   return undefined;
 }
 
-/** Cipher suites with no or broken protection: NULL, EXPORT, anonymous, RC4, DES (RFC 7465/8996). */
+/**
+ * Cipher suites that give no or broken protection: NULL, EXPORT, anonymous key exchange, RC4
+ * (RFC 7465) and single DES. 3DES is old but not in this list.
+ */
+const WEAK_CIPHERS = new Set([
+  0x0000, 0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0006, 0x0008, 0x0009, 0x000b, 0x000c, 0x000e, 0x000f, 0x0011, 0x0012, 0x0014,
+  0x0015, 0x0017, 0x0018, 0x0019, 0x001a, 0x001b, 0x002c, 0x002d, 0x002e, 0x0034, 0x003a, 0x003b, 0x0060, 0x0061, 0x0062, 0x0063,
+  0x0064, 0x0065, 0x0066, 0x006c, 0x006d, 0x00a6, 0x00a7, 0xc001, 0xc002, 0xc006, 0xc007, 0xc00b, 0xc00c, 0xc010, 0xc011, 0xc015,
+  0xc016, 0xc017, 0xc018, 0xc019,
+]);
+
 function isWeakCipher(c: number): boolean {
-  if (c <= 0x001b) return c !== 0x000a && c !== 0x0016 && c !== 0x0013 && c !== 0x0010 && c !== 0x000d; // keeps 3DES-EDE suites out
-  return c === 0x0060 || c === 0x0061 || c === 0x0062 || c === 0x0063 || c === 0x0064 || c === 0x0065 || c === 0x0066;
+  return WEAK_CIPHERS.has(c);
 }
 
 const label = (h: Hit): string => (h.label ? ` (${h.label})` : '');
@@ -275,10 +280,5 @@ export function scoreClient(record: TlsHandshakeRecord, intel: ThreatIntel): Thr
 }
 
 function versionName(code: string): string {
-  return code === 's2' ? 'SSL 2.0' : code === 's3' ? 'SSL 3.0' : `TLS 1.${Number(code[1]) - 0}`;
-}
-
-/** Formats raw address bytes (helper for callers holding bytes, e.g. from `DecodedPacket`). */
-export function addressText(bytes: Uint8Array): string {
-  return formatAddress(bytes, 0, bytes.length === 4 ? 4 : 6);
+  return code === 's2' ? 'SSL 2.0' : code === 's3' ? 'SSL 3.0' : `TLS 1.${code[1]}`;
 }

@@ -1,0 +1,187 @@
+/**
+ * Benchmark of the encrypted-traffic analysis hot path: ClientHellos parsed and fingerprinted
+ * (JA3 + all four JA4 forms) per second, through the whole pipeline (pcap reader, link/IP/TCP
+ * decoding, flow table, reassembly, hello parsing, fingerprints, record objects).
+ *
+ * The capture is synthetic: real ClientHello/ServerHello pairs from the sample captures in
+ * `shared/data/ja4/pcap`, replayed as complete TCP connections (SYN, SYN-ACK, hello segments at
+ * a 1448-byte MSS, ServerHello, one application-data packet that must be skipped, FINs) with
+ * a distinct client address and port per connection. It is generated in batches so memory
+ * stays near one batch (~40 MB); only the analyzer's time is measured.
+ *
+ * Run: `node --import tsx bench/tls.ts [--full]`; prints JSON.
+ */
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { TlsCaptureAnalyzer, ja3, ja4, parseClientHello } from '../src/threat/tls/index.ts';
+import { encodePcap, ethernetFrame, extractTcpSegments, ipTcp } from '../src/threat/tls/testkit.ts';
+
+const PCAP_DIR = new URL('../../shared/data/ja4/pcap/', import.meta.url).pathname;
+const SOURCES = ['tls-handshake.pcapng', 'latest.pcapng', 'tls12.pcap', 'ipv6.pcapng', 'macos_tcp_flags.pcap', 'https3-301-get.pcap', 'badcurveball.pcap'];
+const MSS = 1448;
+const BATCH = 20_000;
+
+interface Template {
+  /** The TLS record(s) holding the ClientHello, as the client sent them. */
+  clientHello: Uint8Array;
+  /** The TLS record holding the ServerHello. */
+  serverHello: Uint8Array;
+  server: Uint8Array;
+  serverPort: number;
+}
+
+/** First `n` bytes of one direction's TCP stream, in sequence order. */
+function streamPrefix(segs: ReturnType<typeof extractTcpSegments>, n: number): Uint8Array | null {
+  const data = segs.filter((s) => s.payload.length > 0).sort((a, b) => ((a.seq - segs[0]!.seq) | 0) - ((b.seq - segs[0]!.seq) | 0));
+  if (data.length === 0) return null;
+  const base = data[0]!.seq;
+  const out = new Uint8Array(n);
+  let have = 0;
+  for (const s of data) {
+    const rel = (s.seq - base) | 0;
+    if (rel > have) break;
+    const from = have - rel;
+    if (from >= s.payload.length) continue;
+    const take = Math.min(s.payload.length - from, n - have);
+    out.set(s.payload.subarray(from, from + take), have);
+    have += take;
+    if (have === n) return out;
+  }
+  return have >= 5 && have >= 5 + ((out[3]! << 8) | out[4]!) ? out.subarray(0, have) : null;
+}
+
+function firstRecord(stream: Uint8Array | null, handshakeType: number): Uint8Array | null {
+  if (!stream || stream.length < 6 || stream[0] !== 22 || stream[5] !== handshakeType) return null;
+  const len = (stream[3]! << 8) | stream[4]!;
+  return stream.length >= 5 + len ? stream.slice(0, 5 + len) : null;
+}
+
+/** Real hello pairs from the sample captures (IPv4 and IPv6, TLS 1.0–1.3). */
+export function loadTemplates(): Template[] {
+  const out: Template[] = [];
+  for (const name of SOURCES) {
+    const segs = extractTcpSegments(readFileSync(PCAP_DIR + name));
+    const flows = new Map<string, typeof segs>();
+    for (const s of segs) {
+      const a = `${Buffer.from(s.src).toString('hex')}:${s.srcPort}`;
+      const b = `${Buffer.from(s.dst).toString('hex')}:${s.dstPort}`;
+      const key = a < b ? `${a}|${b}` : `${b}|${a}`;
+      (flows.get(key) ?? flows.set(key, []).get(key)!).push(s);
+    }
+    for (const segsOfFlow of flows.values()) {
+      const first = segsOfFlow.find((s) => s.payload.length > 0);
+      if (!first) continue;
+      const fromClient = segsOfFlow.filter((s) => s.srcPort === first.srcPort);
+      const fromServer = segsOfFlow.filter((s) => s.srcPort !== first.srcPort);
+      const ch = firstRecord(streamPrefix(fromClient, 18_000), 1);
+      const sh = firstRecord(streamPrefix(fromServer, 18_000), 2);
+      if (ch && sh) out.push({ clientHello: ch, serverHello: sh, server: first.dst, serverPort: first.dstPort });
+    }
+  }
+  return out;
+}
+
+const APP_DATA = new Uint8Array([23, 3, 3, 0, 64, ...new Array<number>(64).fill(0x5a)]);
+
+/** Ethernet packets of `count` synthetic connections starting at connection number `from`. */
+export function buildBatch(templates: Template[], from: number, count: number): Uint8Array {
+  const packets: { data: Uint8Array; timestampMs: number }[] = [];
+  let t = 1_700_000_000_000 + from;
+  for (let i = from; i < from + count; i++) {
+    const tpl = templates[i % templates.length]!;
+    const v6 = tpl.server.length === 16;
+    const client = new Uint8Array(v6 ? 16 : 4);
+    if (v6) client.set([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    else client[0] = 10;
+    client[client.length - 3] = (i >>> 16) & 0xff;
+    client[client.length - 2] = (i >>> 8) & 0xff;
+    client[client.length - 1] = i & 0xff;
+    const cport = 1024 + (i % 60_000);
+    const c = { src: client, dst: tpl.server, sport: cport, dport: tpl.serverPort };
+    const s = { src: tpl.server, dst: client, sport: tpl.serverPort, dport: cport };
+    const cIsn = (i * 7919) >>> 0;
+    const sIsn = (i * 104_729) >>> 0;
+    const push = (ip: Uint8Array): void => {
+      packets.push({ data: ethernetFrame(ip), timestampMs: t });
+      t += 0.01;
+    };
+    push(ipTcp({ ...c, seq: cIsn, flags: 0x02 }));
+    push(ipTcp({ ...s, seq: sIsn, flags: 0x12 }));
+    let seq = cIsn + 1;
+    for (let off = 0; off < tpl.clientHello.length; off += MSS) {
+      const part = tpl.clientHello.subarray(off, off + MSS);
+      push(ipTcp({ ...c, seq, flags: 0x18, payload: part }));
+      seq += part.length;
+    }
+    push(ipTcp({ ...s, seq: sIsn + 1, flags: 0x18, payload: tpl.serverHello }));
+    push(ipTcp({ ...c, seq, flags: 0x18, payload: APP_DATA }));
+    push(ipTcp({ ...c, seq: seq + APP_DATA.length, flags: 0x11 }));
+    push(ipTcp({ ...s, seq: sIsn + 1 + tpl.serverHello.length, flags: 0x11 }));
+  }
+  return encodePcap(packets, { linkType: 1 }).subarray(24); // records only; the header is pushed once
+}
+
+/**
+ * Runs the benchmark. `full`: 200,000 connections (10 batches); otherwise 20,000.
+ *
+ * @example const r = await benchTls({ full: false }); // { hellosPerSecond: …, … }
+ */
+export async function benchTls(opts: { full: boolean }): Promise<Record<string, number>> {
+  const templates = loadTemplates();
+  if (templates.length === 0) throw new Error(`no ClientHello/ServerHello pairs found under ${PCAP_DIR}`);
+  const total = opts.full ? 200_000 : 20_000;
+  let records = 0;
+  const analyzer = new TlsCaptureAnalyzer({ retainRecords: false, onRecord: () => void records++ });
+  analyzer.push(encodePcap([], { linkType: 1 }));
+  let ns = 0n;
+  let bytes = 0;
+  for (let from = 0; from < total; from += BATCH) {
+    const batch = buildBatch(templates, from, Math.min(BATCH, total - from));
+    bytes += batch.length;
+    const t0 = process.hrtime.bigint();
+    analyzer.push(batch);
+    ns += process.hrtime.bigint() - t0;
+  }
+  const t0 = process.hrtime.bigint();
+  const { stats } = analyzer.end();
+  ns += process.hrtime.bigint() - t0;
+  const seconds = Number(ns) / 1e9;
+  if (records !== total) throw new Error(`expected ${total} handshake records, got ${records}`);
+
+  // Parse + fingerprint alone, from ClientHello record bytes (no capture, no TCP).
+  const hellos = templates.map((tp) => tp.clientHello);
+  const n = opts.full ? 200_000 : 20_000;
+  const p0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const h = parseClientHello(hellos[i % hellos.length]!);
+    ja4(h, 't');
+    ja3(h);
+  }
+  const parseSeconds = Number(process.hrtime.bigint() - p0) / 1e9;
+
+  return {
+    hellos: records,
+    templates: templates.length,
+    packets: stats.packets,
+    seconds: round(seconds),
+    hellosPerSecond: Math.round(records / seconds),
+    packetsPerSecond: Math.round(stats.packets / seconds),
+    megabytesPerSecond: round(bytes / 1e6 / seconds),
+    skippedAfterHandshake: stats.skippedAfterHandshake,
+    parseOnlyHellosPerSecond: Math.round(n / parseSeconds),
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  benchTls({ full: process.argv.includes('--full') }).then(
+    (result) => console.log(JSON.stringify(result, null, 2)),
+    (e: unknown) => {
+      console.error(e);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,223 @@
+/**
+ * Every route × every role × own and foreign tenant. The expectation table below is written by
+ * hand, independent of the policies; a route missing from it fails the test, and any success that
+ * the table does not allow fails it too. Refusals must be "not found or no access" (404) for a
+ * signed-in caller and 401 for nobody, and must not carry the record.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeApp, login, sqliteSetup } from './helpers.ts';
+import { systemCtx } from '../src/privacy/index.ts';
+import type { CairnApp } from '../src/app.ts';
+
+type R = 'org_admin' | 'site_admin' | 'privacy_officer' | 'observer' | 'sensor' | 'support';
+const ROLES: (R | 'anonymous')[] = ['org_admin', 'site_admin', 'privacy_officer', 'observer', 'sensor', 'support', 'anonymous'];
+const READERS: R[] = ['org_admin', 'site_admin', 'privacy_officer', 'observer', 'support'];
+
+/** Routes anyone may call, signed in or not. */
+const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'POST /api/v1/auth/login', 'POST /api/v1/auth/logout', 'GET /', 'GET /login', 'GET /assets/:file', 'GET /api/openapi.json', 'GET /api/docs', 'GET /api/docs/*', 'GET /api/docs/json', 'GET /api/docs/yaml', 'GET /api/docs/static/*', 'GET /api/docs/static/index.html', 'GET /api/docs/static/swagger-initializer.js']);
+/** Routes any signed-in caller may call; they return only the caller's own view. */
+const SELF = new Set(['GET /api/v1/auth/me', 'GET /api/v1/orgs']);
+
+const EXPECT: Record<string, R[]> = {
+  'GET /api/v1/orgs/:orgId': READERS,
+  'PATCH /api/v1/orgs/:orgId': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/sites': READERS,
+  'POST /api/v1/orgs/:orgId/sites': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/sites/:siteId': READERS,
+  'PATCH /api/v1/orgs/:orgId/sites/:siteId': ['org_admin', 'site_admin'],
+  'DELETE /api/v1/orgs/:orgId/sites/:siteId': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/sites/:siteId/floors': READERS,
+  'POST /api/v1/orgs/:orgId/sites/:siteId/floors': ['org_admin', 'site_admin'],
+  'GET /api/v1/orgs/:orgId/floors/:floorId': READERS,
+  'PATCH /api/v1/orgs/:orgId/floors/:floorId': ['org_admin', 'site_admin'],
+  'DELETE /api/v1/orgs/:orgId/floors/:floorId': ['org_admin', 'site_admin'],
+  'PUT /api/v1/orgs/:orgId/floors/:floorId/plan': ['org_admin', 'site_admin'],
+  'GET /api/v1/orgs/:orgId/floors/:floorId/plan': READERS,
+  'GET /api/v1/orgs/:orgId/floors/:floorId/zones': READERS,
+  'POST /api/v1/orgs/:orgId/floors/:floorId/zones': ['org_admin', 'site_admin'],
+  'GET /api/v1/orgs/:orgId/zones/:zoneId': READERS,
+  'PATCH /api/v1/orgs/:orgId/zones/:zoneId': ['org_admin', 'site_admin'],
+  'DELETE /api/v1/orgs/:orgId/zones/:zoneId': ['org_admin', 'site_admin'],
+  'GET /api/v1/orgs/:orgId/users': ['org_admin', 'support'],
+  'POST /api/v1/orgs/:orgId/users': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/users/:userId': ['org_admin', 'support'],
+  'PATCH /api/v1/orgs/:orgId/users/:userId': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/tokens': ['org_admin'],
+  'POST /api/v1/orgs/:orgId/tokens': ['org_admin'],
+  'DELETE /api/v1/orgs/:orgId/tokens/:tokenId': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/support-grant': ['org_admin', 'privacy_officer', 'support'],
+  'PUT /api/v1/orgs/:orgId/support-grant': ['org_admin'],
+  'DELETE /api/v1/orgs/:orgId/support-grant': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/audit': ['org_admin', 'privacy_officer', 'support'],
+  'GET /api/v1/orgs/:orgId/audit/verify': ['org_admin', 'privacy_officer', 'support'],
+  'GET /api/v1/orgs/:orgId/audit/keys': ['org_admin', 'privacy_officer', 'support'],
+  'GET /api/v1/orgs/:orgId/retention': ['org_admin', 'privacy_officer', 'support'],
+  'PUT /api/v1/orgs/:orgId/retention/:dataClass': ['org_admin', 'privacy_officer'],
+  'POST /api/v1/orgs/:orgId/retention/run': ['org_admin'],
+  'POST /api/v1/orgs/:orgId/keys/rotate': ['org_admin'],
+  'POST /api/v1/orgs/:orgId/devices': ['org_admin', 'sensor'],
+  'GET /api/v1/orgs/:orgId/devices': ['org_admin', 'privacy_officer', 'support'],
+  'GET /api/v1/orgs/:orgId/devices/count': ['org_admin', 'privacy_officer', 'observer', 'support'],
+};
+
+interface Tenant {
+  orgId: string;
+  siteId: string;
+  floorId: string;
+  zoneId: string;
+  userId: string;
+}
+
+const setup = sqliteSetup();
+let c: CairnApp;
+const auth: Record<string, Record<string, string>> = {};
+const tenants: Record<'own' | 'foreign', Tenant> = {} as never;
+let seq = 0;
+const sys = systemCtx('test');
+const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(32)]);
+
+async function makeTenant(name: string, country: string): Promise<Tenant> {
+  const { tenancy, identity } = c.services;
+  const org = await tenancy.createOrg(sys, { name, country });
+  const site = await tenancy.createSite(sys, org.id, { name: 'HQ' });
+  const floor = await tenancy.createFloor(sys, org.id, site.id, { name: 'G', widthM: 50, heightM: 40 });
+  await tenancy.setFloorPlan(sys, org.id, floor.id, PNG);
+  const zone = await tenancy.createZone(sys, org.id, floor.id, { name: 'Z', polygon: [[0, 0], [10, 0], [10, 10]] });
+  const user = await identity.createUser(sys, org.id, { email: `${name}-fixture@example.org`, password: 'fixture-password-123', roles: [{ role: 'observer' }] });
+  return { orgId: org.id, siteId: site.id, floorId: floor.id, zoneId: zone.id, userId: user.id };
+}
+
+async function headersFor(role: string, t: Tenant, tenantName: string): Promise<Record<string, string>> {
+  const key = `${role}@${tenantName}`;
+  if (auth[key]) return auth[key]!;
+  const { identity } = c.services;
+  let h: Record<string, string> = {};
+  if (role === 'sensor') {
+    const tok = await identity.createToken(sys, t.orgId, { name: 'sensor', role: 'sensor' });
+    h = { authorization: `Bearer ${tok.token}` };
+  } else if (role === 'support') {
+    const email = 'support@operator.example';
+    if (!auth.__support) {
+      await identity.createOperator(sys, { email, password: 'support-password-123' });
+      auth.__support = { cookie: await login(c, email, 'support-password-123') };
+    }
+    h = auth.__support!;
+  } else if (role !== 'anonymous') {
+    const email = `${role}@${tenantName}.example`;
+    await identity.createUser(sys, t.orgId, { email, password: 'role-password-1234', roles: [{ role: role as R, siteId: role === 'site_admin' ? t.siteId : null }] });
+    h = { cookie: await login(c, email, 'role-password-1234') };
+  }
+  auth[key] = h;
+  return h;
+}
+
+/** Fill a route's params for a tenant, creating a throwaway record for destructive routes. */
+async function paramsFor(method: string, url: string, t: Tenant): Promise<Record<string, string>> {
+  const { tenancy, identity } = c.services;
+  const p: Record<string, string> = { orgId: t.orgId, siteId: t.siteId, floorId: t.floorId, zoneId: t.zoneId, userId: t.userId, dataClass: 'device' };
+  if (method === 'DELETE' && url.endsWith(':siteId')) p.siteId = (await tenancy.createSite(sys, t.orgId, { name: `tmp${seq++}` })).id;
+  if (method === 'DELETE' && url.endsWith(':floorId')) p.floorId = (await tenancy.createFloor(sys, t.orgId, t.siteId, { name: `tmp${seq++}`, widthM: 5, heightM: 5 })).id;
+  if (method === 'DELETE' && url.endsWith(':zoneId')) p.zoneId = (await tenancy.createZone(sys, t.orgId, t.floorId, { name: `tmp${seq++}`, polygon: [[0, 0], [1, 0], [1, 1]] })).id;
+  if (method === 'PATCH' && url.endsWith(':userId')) p.userId = (await identity.createUser(sys, t.orgId, { email: `tmp${seq++}@x.example`, password: 'throwaway-pass-123', roles: [{ role: 'observer' }] })).id;
+  if (url.endsWith(':tokenId')) p.tokenId = (await identity.createToken(sys, t.orgId, { name: 'tmp', role: 'sensor' })).id;
+  return p;
+}
+
+function bodyFor(method: string, url: string, t: Tenant): { payload?: unknown; headers?: Record<string, string> } {
+  const key = `${method} ${url}`;
+  const bodies: Record<string, unknown> = {
+    'PATCH /api/v1/orgs/:orgId': { name: 'Renamed' },
+    'POST /api/v1/orgs/:orgId/sites': { name: `Site ${seq++}` },
+    'PATCH /api/v1/orgs/:orgId/sites/:siteId': { name: 'HQ' },
+    'POST /api/v1/orgs/:orgId/sites/:siteId/floors': { name: 'F', widthM: 10, heightM: 10 },
+    'PATCH /api/v1/orgs/:orgId/floors/:floorId': { name: 'G' },
+    'POST /api/v1/orgs/:orgId/floors/:floorId/zones': { name: 'Z2', polygon: [[1, 1], [2, 1], [2, 2]] },
+    'PATCH /api/v1/orgs/:orgId/zones/:zoneId': { occupancyLimit: 20 },
+    'POST /api/v1/orgs/:orgId/users': { email: `new${seq++}@x.example`, password: 'a-long-password-1', roles: [{ role: 'observer' }] },
+    'PATCH /api/v1/orgs/:orgId/users/:userId': { disabled: true },
+    'POST /api/v1/orgs/:orgId/tokens': { name: 'integration', role: 'observer' },
+    'PUT /api/v1/orgs/:orgId/support-grant': { days: 30 },
+    'PUT /api/v1/orgs/:orgId/retention/:dataClass': { days: 60 },
+    'POST /api/v1/orgs/:orgId/devices': { devices: [{ mac: '02:00:00:00:00:01', kind: 'wifi', siteId: t.siteId, seenAt: new Date().toISOString() }] },
+  };
+  if (key === 'PUT /api/v1/orgs/:orgId/floors/:floorId/plan') return { payload: PNG, headers: { 'content-type': 'image/png' } };
+  return key in bodies ? { payload: bodies[key] } : {};
+}
+
+/** Put the grants back as the matrix expects them: active for the own tenant, revoked for the foreign one. */
+async function restoreGrants(): Promise<void> {
+  await c.services.identity.renewSupportGrant(sys, tenants.own.orgId, 30);
+  await c.services.identity.revokeSupportGrant(sys, tenants.foreign.orgId);
+}
+
+after(async () => {
+  await c?.close();
+  await setup.cleanup();
+});
+
+test('every route × role × tenant is allowed exactly as the table says', async () => {
+  c = await makeApp(setup);
+  tenants.own = await makeTenant('own', 'NL');
+  tenants.foreign = await makeTenant('foreign', 'US');
+  await restoreGrants();
+  const failures: string[] = [];
+  const seen = new Set<string>();
+  const routes = c.routes.filter((r) => r.url.startsWith('/api/v1/'));
+  for (const r of c.routes) {
+    const key = `${r.method} ${r.url}`;
+    if (!PUBLIC.has(key) && !SELF.has(key) && !(key in EXPECT)) failures.push(`route ${key} has no row in the access table`);
+  }
+  for (const r of routes) {
+    const key = `${r.method} ${r.url}`;
+    seen.add(key);
+    if (PUBLIC.has(key) || SELF.has(key)) continue;
+    const allowed = EXPECT[key] ?? [];
+    for (const role of ROLES) {
+      for (const which of ['own', 'foreign'] as const) {
+        const t = tenants[which];
+        const headers = { ...(await headersFor(role, tenants.own, 'own')) };
+        const params = await paramsFor(r.method, r.url, t);
+        const url = r.url.replace(/:(\w+)/g, (_m, k: string) => params[k] ?? 'missing');
+        const b = bodyFor(r.method, r.url, t);
+        const res = await c.app.inject({ method: r.method as 'GET', url, headers: { ...headers, ...(b.headers ?? {}) }, ...(b.payload !== undefined ? { payload: b.payload as string } : {}) });
+        const shouldPass = which === 'own' && role !== 'anonymous' && allowed.includes(role);
+        const label = `${key} as ${role} on ${which} tenant → ${res.statusCode}`;
+        if (shouldPass && res.statusCode >= 400) failures.push(`${label}: expected success, body ${res.body.slice(0, 200)}`);
+        if (!shouldPass) {
+          const want = role === 'anonymous' ? 401 : 404;
+          if (res.statusCode !== want) failures.push(`${label}: expected ${want}`);
+          else if (want === 404 && JSON.parse(res.body).error?.message !== 'Not found or no access.') failures.push(`${label}: refusal must say "Not found or no access."`);
+          if (res.body.includes(t.siteId) || res.body.includes(t.floorId)) failures.push(`${label}: refusal leaks record ids`);
+        }
+        await restoreGrants();
+      }
+    }
+  }
+  for (const k of Object.keys(EXPECT)) if (!seen.has(k)) failures.push(`table row ${k} matches no route`);
+  assert.deepEqual(failures, []);
+});
+
+test('self routes show only the caller\'s own orgs; support only orgs with an active grant', async () => {
+  for (const role of ROLES.filter((x) => x !== 'anonymous')) {
+    const res = await c.app.inject({ method: 'GET', url: '/api/v1/orgs', headers: await headersFor(role, tenants.own, 'own') });
+    assert.equal(res.statusCode, 200, role);
+    assert.ok(!res.body.includes(tenants.foreign.orgId), `${role} sees the foreign org`);
+  }
+  assert.equal((await c.app.inject({ method: 'GET', url: '/api/v1/orgs' })).statusCode, 401);
+});
+
+test('support loses access the moment the tenant revokes the grant, and regains it on renewal', async () => {
+  const h = await headersFor('support', tenants.own, 'own');
+  const url = `/api/v1/orgs/${tenants.own.orgId}/sites`;
+  assert.equal((await c.app.inject({ method: 'GET', url, headers: h })).statusCode, 200);
+  await c.services.identity.revokeSupportGrant(sys, tenants.own.orgId);
+  assert.equal((await c.app.inject({ method: 'GET', url, headers: h })).statusCode, 404);
+  await c.services.identity.renewSupportGrant(sys, tenants.own.orgId, 1);
+  assert.equal((await c.app.inject({ method: 'GET', url, headers: h })).statusCode, 200);
+});
+
+test('denied attempts are audited on the target org', async () => {
+  const events = await c.services.auditQueries.list(sys, tenants.own.orgId, { limit: 1000 });
+  assert.ok(events.some((e) => e.outcome === 'denied' && e.action === 'token.create'), 'a denied token.create is in the audit log');
+});
