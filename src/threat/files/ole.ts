@@ -125,7 +125,9 @@ export function openCfb(bytes: Uint8Array): Cfb {
   const numMiniFat = u32le(buf, 64);
   let difatSector = u32le(buf, 68);
   const numDifat = u32le(buf, 72);
-  if (numFat > nSectors) throw truncated(`${numFat} FAT sectors in a file of ${nSectors}`);
+  // One FAT sector maps sectorSize/4 sectors; more FAT than the file needs is hostile or corrupt.
+  const neededFat = Math.ceil(nSectors / (sectorSize / 4)) + 1;
+  if (numFat > neededFat * 2 + 8) throw truncated(`${numFat} FAT sectors in a file of ${nSectors} sectors`);
   // DIFAT: 109 entries in the header, then chained DIFAT sectors.
   const fatSectors: number[] = [];
   for (let i = 0; i < 109 && fatSectors.length < numFat; i++) {

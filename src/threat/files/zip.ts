@@ -49,7 +49,7 @@ function decodeName(raw: Buffer, utf8: boolean): string {
 function findEocd(buf: Buffer): number {
   const stop = Math.max(0, buf.length - 22 - 0xffff);
   for (let i = buf.length - 22; i >= stop; i--) {
-    if (buf[i] === 0x50 && buf[i + 1] === 0x4b && buf[i + 2] === 5 && buf[i + 3] === 6) return i;
+    if (buf[i] === 0x50 && buf[i + 1] === 0x4b && buf.readUInt32LE(i) === SIG_EOCD) return i;
   }
   return -1;
 }

@@ -10,9 +10,15 @@
  *
  * Only the client fingerprints are implemented; JA4S/JA4H/JA4X and the other "JA4+"
  * methods are under FoxIO's non-commercial licence and deliberately left out.
+ *
+ * Speed: strings are written as ASCII bytes into one scratch buffer (no `join`, no per-value
+ * strings), and the expensive parts (SHA-256/MD5 and the strings they cover) are memoised per
+ * cipher list, extension list and JA3 tuple in small bounded tables. Clients with a fixed
+ * hello hit the tables; clients that shuffle their extensions (Chrome) still hit for the
+ * sorted forms and pay only for `ja4_o` and JA3.
  */
 import { hash } from 'node:crypto';
-import { isGrease, type ClientHello, type HelloScratch } from './hello.ts';
+import { HelloScratch, isGrease, type ClientHello } from './hello.ts';
 
 /** Transport letter of a JA4: TLS over TCP, QUIC, or DTLS. */
 export type Ja4Transport = 't' | 'q' | 'd';
@@ -37,30 +43,6 @@ export interface Ja3Fingerprint {
 }
 
 const ZERO12 = '000000000000';
-const HEX4: (string | undefined)[] = new Array(65_536);
-const DEC: (string | undefined)[] = new Array(65_536);
-
-function hex4(v: number): string {
-  let s = HEX4[v];
-  if (s === undefined) {
-    s = v.toString(16).padStart(4, '0');
-    HEX4[v] = s;
-  }
-  return s;
-}
-
-function dec(v: number): string {
-  let s = DEC[v];
-  if (s === undefined) {
-    s = String(v);
-    DEC[v] = s;
-  }
-  return s;
-}
-
-function sha12(s: string): string {
-  return hash('sha256', s, 'hex').slice(0, 12);
-}
 
 /** JA4 version code for a protocol version number (`13`, `12`, …, `d3`, `00` if unknown). */
 export function ja4VersionCode(v: number): string {
@@ -135,116 +117,243 @@ function two(n: number): string {
   return n > 99 ? '99' : n < 10 ? `0${n}` : String(n);
 }
 
-/** Inputs of a JA4 computation, shared by the scratch and plain-object entry points. */
-interface Ja4Input {
-  ciphers: ArrayLike<number>;
-  nCiphers: number;
-  extensions: ArrayLike<number>;
-  nExtensions: number;
-  sigAlgs: ArrayLike<number>;
-  nSigAlgs: number;
-  versions: ArrayLike<number>;
-  nVersions: number;
-  legacyVersion: number;
-  hasSni: boolean;
-  alpnCode: string;
+// ---------------------------------------------------------------- memo tables
+
+/** Entries kept per table before it is cleared (bounds memory whatever the traffic). */
+const MEMO_MAX = 4096;
+
+interface MemoEntry<V> {
+  key: Uint16Array;
+  value: V;
+  next: MemoEntry<V> | undefined;
 }
 
-const tmpCiphers: number[] = [];
-const tmpExts: number[] = [];
-const tmpSorted: string[] = [];
-const tmpOrig: string[] = [];
+/** A small cache keyed by a vector of 16-bit values. */
+class Memo<V> {
+  private readonly map = new Map<number, MemoEntry<V>>();
+  private size = 0;
 
-function computeJa4(x: Ja4Input, transport: Ja4Transport): Ja4Fingerprints {
-  // Version: highest supported_versions entry (GREASE ignored), else legacy_version.
-  let version = -1;
-  for (let i = 0; i < x.nVersions; i++) {
-    const v = x.versions[i]!;
-    if (isGrease(v)) continue;
-    if (version < 0 || versionRank(v) > versionRank(version)) version = v;
-  }
-  if (version < 0) version = x.legacyVersion;
-
-  tmpCiphers.length = 0;
-  for (let i = 0; i < x.nCiphers; i++) {
-    const c = x.ciphers[i]!;
-    if (!isGrease(c)) tmpCiphers.push(c);
-  }
-  tmpExts.length = 0;
-  for (let i = 0; i < x.nExtensions; i++) {
-    const e = x.extensions[i]!;
-    if (!isGrease(e)) tmpExts.push(e);
-  }
-  const a = `${transport}${ja4VersionCode(version)}${x.hasSni ? 'd' : 'i'}${two(tmpCiphers.length)}${two(tmpExts.length)}${x.alpnCode}`;
-
-  // Cipher lists, original and sorted (4-digit hex values sort the same as the numbers).
-  tmpOrig.length = 0;
-  for (let i = 0; i < tmpCiphers.length; i++) tmpOrig.push(hex4(tmpCiphers[i]!));
-  const cipherOrig = tmpOrig.join(',');
-  tmpCiphers.sort(numeric);
-  tmpSorted.length = 0;
-  for (let i = 0; i < tmpCiphers.length; i++) tmpSorted.push(hex4(tmpCiphers[i]!));
-  const cipherSorted = tmpSorted.join(',');
-
-  tmpOrig.length = 0;
-  for (let i = 0; i < tmpExts.length; i++) tmpOrig.push(hex4(tmpExts[i]!));
-  const extOrig = tmpOrig.join(',');
-  tmpExts.sort(numeric);
-  tmpSorted.length = 0;
-  for (let i = 0; i < tmpExts.length; i++) {
-    const e = tmpExts[i]!;
-    if (e !== 0x0000 && e !== 0x0010) tmpSorted.push(hex4(e));
-  }
-  const extSorted = tmpSorted.join(',');
-
-  let sig = '';
-  if (x.nSigAlgs > 0) {
-    tmpOrig.length = 0;
-    for (let i = 0; i < x.nSigAlgs; i++) {
-      const v = x.sigAlgs[i]!;
-      if (!isGrease(v)) tmpOrig.push(hex4(v));
+  get(key: Uint16Array, n: number, h: number): V | undefined {
+    for (let e = this.map.get(h); e; e = e.next) {
+      const k = e.key;
+      if (k.length !== n) continue;
+      let i = 0;
+      while (i < n && k[i] === key[i]) i++;
+      if (i === n) return e.value;
     }
-    sig = tmpOrig.join(',');
+    return undefined;
   }
-  const cSorted = sig ? `${extSorted}_${sig}` : extSorted;
-  const cOrig = sig ? `${extOrig}_${sig}` : extOrig;
-  const noCiphers = cipherSorted.length === 0;
-  const noExts = extSorted.length === 0;
-  return {
-    ja4: `${a}_${noCiphers ? ZERO12 : sha12(cipherSorted)}_${noExts ? ZERO12 : sha12(cSorted)}`,
-    ja4_r: `${a}_${cipherSorted}_${cSorted}`,
-    ja4_o: `${a}_${noCiphers ? ZERO12 : sha12(cipherOrig)}_${noExts ? ZERO12 : sha12(cOrig)}`,
-    ja4_ro: `${a}_${cipherOrig}_${cOrig}`,
-  };
+
+  set(key: Uint16Array, n: number, h: number, value: V): void {
+    if (this.size >= MEMO_MAX) {
+      this.map.clear();
+      this.size = 0;
+    }
+    this.map.set(h, { key: key.slice(0, n), value, next: this.map.get(h) });
+    this.size++;
+  }
 }
 
-function numeric(x: number, y: number): number {
-  return x - y;
+function hashKey(key: Uint16Array, n: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ key[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+interface Part {
+  /** Comma-separated hex list (plus `_sigalgs` for extension parts). */
+  text: string;
+  /** First 12 hex digits of its SHA-256, or `000000000000` when the list is empty. */
+  hash: string;
+}
+
+interface CipherPart {
+  sorted: Part;
+  original: Part;
+}
+
+const cipherMemo = new Memo<CipherPart>();
+const extSortedMemo = new Memo<Part>();
+const extOriginalMemo = new Memo<Part>();
+const ja3Memo = new Memo<Ja3Fingerprint>();
+
+// ---------------------------------------------------------------- ASCII scratch
+
+/** Big enough for the longest lists a 64 KiB hello can carry, written as text. */
+const out = Buffer.allocUnsafeSlow(1 << 19);
+const HEX = new Uint8Array([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
+const COMMA = 44;
+const UNDERSCORE = 95;
+const DASH = 45;
+
+/** Writes `list[0..n)` as 4-digit lower-case hex separated by commas; returns the new position. */
+function writeHexList(list: Uint16Array, n: number, p: number): number {
+  for (let i = 0; i < n; i++) {
+    const v = list[i]!;
+    if (i > 0) out[p++] = COMMA;
+    out[p] = HEX[v >> 12]!;
+    out[p + 1] = HEX[(v >> 8) & 15]!;
+    out[p + 2] = HEX[(v >> 4) & 15]!;
+    out[p + 3] = HEX[v & 15]!;
+    p += 4;
+  }
+  return p;
+}
+
+/** Writes `list[0..n)` in decimal separated by dashes, GREASE skipped; returns the new position. */
+function writeDecList(list: ArrayLike<number>, n: number, p: number): number {
+  let first = true;
+  for (let i = 0; i < n; i++) {
+    let v = list[i]!;
+    if (isGrease(v)) continue;
+    if (!first) out[p++] = DASH;
+    first = false;
+    if (v === 0) {
+      out[p++] = 48;
+      continue;
+    }
+    const start = p;
+    while (v > 0) {
+      out[p++] = 48 + (v % 10);
+      v = (v / 10) | 0;
+    }
+    out.subarray(start, p).reverse();
+  }
+  return p;
+}
+
+function text(from: number, to: number): string {
+  return out.toString('latin1', from, to);
+}
+
+function sha12(s: string): string {
+  return s.length === 0 ? ZERO12 : hash('sha256', s, 'hex').slice(0, 12);
+}
+
+// ---------------------------------------------------------------- JA4
+
+const ciphers = new Uint16Array(32_768);
+const exts = new Uint16Array(16_384 + 32_768 + 1);
+const sortedExts = new Uint16Array(16_384 + 32_768 + 1);
+const sigs = new Uint16Array(32_768);
+
+/** Cipher-list text and hashes, original and sorted (memoised by the GREASE-free list). */
+function cipherPart(n: number): CipherPart {
+  const h = hashKey(ciphers, n);
+  const hit = cipherMemo.get(ciphers, n, h);
+  if (hit) return hit;
+  const origText = text(0, writeHexList(ciphers, n, 0));
+  const sortedList = ciphers.slice(0, n).sort();
+  const sortedText = text(0, writeHexList(sortedList, n, 0));
+  const part = { original: { text: origText, hash: sha12(origText) }, sorted: { text: sortedText, hash: sha12(sortedText) } };
+  cipherMemo.set(ciphers, n, h, part);
+  return part;
+}
+
+/**
+ * Extension part: `list` (n values) followed in the key by the signature algorithms, so the
+ * memo key is the list plus sigs. `empty` forces the `000000000000` hash (the sorted list
+ * without SNI/ALPN is empty — the reference tools apply this to the original order as well).
+ */
+function extPart(memo: Memo<Part>, list: Uint16Array, n: number, nSigs: number, empty: boolean): Part {
+  // Key vector: [n, list…, sigs…] written in place after the list.
+  list.copyWithin(1, 0, n);
+  list[0] = n;
+  list.set(sigs.subarray(0, nSigs), n + 1);
+  const keyLen = n + 1 + nSigs;
+  const h = hashKey(list, keyLen);
+  const hit = memo.get(list, keyLen, h);
+  if (hit) return hit;
+  let p = writeHexList(list.subarray(1), n, 0);
+  if (nSigs > 0) {
+    out[p++] = UNDERSCORE;
+    p = writeHexList(sigs, nSigs, p);
+  }
+  const t = text(0, p);
+  const part = { text: t, hash: empty ? ZERO12 : sha12(t) };
+  memo.set(list, keyLen, h, part);
+  return part;
 }
 
 /** JA4 of a ClientHello held in a `HelloScratch` (the analyzer's allocation-light path). */
 export function ja4FromScratch(s: HelloScratch, transport: Ja4Transport, alpnStyle: Ja4AlpnStyle = 'spec'): Ja4Fingerprints {
+  // Version: highest supported_versions entry (GREASE ignored), else legacy_version.
+  let version = -1;
+  for (let i = 0; i < s.nVersions; i++) {
+    const v = s.versions[i]!;
+    if (isGrease(v)) continue;
+    if (version < 0 || versionRank(v) > versionRank(version)) version = v;
+  }
+  if (version < 0) version = s.legacyVersion;
+
+  let nc = 0;
+  for (let i = 0; i < s.nCiphers; i++) {
+    const c = s.ciphers[i]!;
+    if (!isGrease(c)) ciphers[nc++] = c;
+  }
+  let ne = 0;
+  let ns = 0;
+  for (let i = 0; i < s.nExtensions; i++) {
+    const e = s.extensions[i]!;
+    if (isGrease(e)) continue;
+    exts[ne++] = e;
+    if (e !== 0x0000 && e !== 0x0010) sortedExts[ns++] = e;
+  }
+  sortedExts.subarray(0, ns).sort();
+  let nsig = 0;
+  for (let i = 0; i < s.nSigAlgs; i++) {
+    const v = s.sigAlgs[i]!;
+    if (!isGrease(v)) sigs[nsig++] = v;
+  }
   let alpnCode = '00';
   if (s.alpnOff >= 0 && s.alpnLen >= 1) {
     const l = Math.min(s.data[s.alpnOff]!, s.alpnLen - 1);
     alpnCode = ja4AlpnCode(s.data, s.alpnOff + 1, l, alpnStyle);
   }
-  return computeJa4(
-    {
-      ciphers: s.ciphers,
-      nCiphers: s.nCiphers,
-      extensions: s.extensions,
-      nExtensions: s.nExtensions,
-      sigAlgs: s.sigAlgs,
-      nSigAlgs: s.nSigAlgs,
-      versions: s.versions,
-      nVersions: s.nVersions,
-      legacyVersion: s.legacyVersion,
-      hasSni: s.hasSni,
-      alpnCode,
-    },
-    transport,
-  );
+  const a = transport + ja4VersionCode(version) + (s.hasSni ? 'd' : 'i') + two(nc) + two(ne) + alpnCode;
+  const cp = cipherPart(nc);
+  const empty = ns === 0;
+  const es = extPart(extSortedMemo, sortedExts, ns, nsig, empty);
+  const eo = extPart(extOriginalMemo, exts, ne, nsig, empty);
+  return {
+    ja4: `${a}_${cp.sorted.hash}_${es.hash}`,
+    ja4_r: `${a}_${cp.sorted.text}_${es.text}`,
+    ja4_o: `${a}_${cp.original.hash}_${eo.hash}`,
+    ja4_ro: `${a}_${cp.original.text}_${eo.text}`,
+  };
+}
+
+/** Scratch for the plain-object entry points (`ja4`, `ja3`). */
+const plain = new HelloScratch();
+
+function toScratch(hello: ClientHello): HelloScratch {
+  const fill = (into: Uint16Array | Uint8Array, from: number[]): number => {
+    const n = Math.min(from.length, into.length);
+    for (let i = 0; i < n; i++) into[i] = from[i]!;
+    return n;
+  };
+  plain.legacyVersion = hello.legacyVersion;
+  plain.nCiphers = fill(plain.ciphers, hello.ciphers);
+  plain.nExtensions = fill(plain.extensions, hello.extensions);
+  plain.nSigAlgs = fill(plain.sigAlgs, hello.signatureAlgorithms);
+  plain.nGroups = fill(plain.groups, hello.supportedGroups);
+  plain.nPointFormats = fill(plain.pointFormats, hello.ecPointFormats);
+  plain.nVersions = fill(plain.versions, hello.supportedVersions);
+  plain.hasSni = hello.sni !== null || hello.extensions.includes(0);
+  plain.hasAlpn = hello.alpn.length > 0;
+  const first = hello.alpn[0];
+  if (first === undefined) {
+    plain.alpnOff = -1;
+    plain.alpnLen = 0;
+  } else {
+    const bytes = new Uint8Array(first.length + 1);
+    bytes[0] = first.length;
+    for (let i = 0; i < first.length; i++) bytes[i + 1] = first.charCodeAt(i) & 0xff;
+    plain.data = bytes;
+    plain.alpnOff = 0;
+    plain.alpnLen = bytes.length;
+  }
+  return plain;
 }
 
 /**
@@ -253,70 +362,49 @@ export function ja4FromScratch(s: HelloScratch, transport: Ja4Transport, alpnSty
  * @example ja4(parseClientHello(bytes), 't').ja4 // 't13d1516h2_8daaf6152771_e5627efa2ab1'
  */
 export function ja4(hello: ClientHello, transport: Ja4Transport = 't', alpnStyle: Ja4AlpnStyle = 'spec'): Ja4Fingerprints {
-  const first = hello.alpn[0];
-  let alpnCode = '00';
-  if (first !== undefined) {
-    const codes: number[] = [];
-    for (let i = 0; i < first.length; i++) codes.push(first.charCodeAt(i) & 0xff);
-    alpnCode = ja4AlpnCode(codes, 0, codes.length, alpnStyle);
-  }
-  return computeJa4(
-    {
-      ciphers: hello.ciphers,
-      nCiphers: hello.ciphers.length,
-      extensions: hello.extensions,
-      nExtensions: hello.extensions.length,
-      sigAlgs: hello.signatureAlgorithms,
-      nSigAlgs: hello.signatureAlgorithms.length,
-      versions: hello.supportedVersions,
-      nVersions: hello.supportedVersions.length,
-      legacyVersion: hello.legacyVersion,
-      hasSni: hello.sni !== null || hello.extensions.includes(0),
-      alpnCode,
-    },
-    transport,
-  );
+  return ja4FromScratch(toScratch(hello), transport, alpnStyle);
 }
 
-const tmpJa3: string[] = [];
+// ---------------------------------------------------------------- JA3
 
-function joinDecimal(list: ArrayLike<number>, n: number): string {
-  tmpJa3.length = 0;
+const ja3Key = new Uint16Array(4 + 32_768 + 16_384 + 32_768 + 256);
+
+function pushKey(list: ArrayLike<number>, n: number, k: number): number {
+  const lenAt = k++;
+  let m = 0;
   for (let i = 0; i < n; i++) {
     const v = list[i]!;
-    if (!isGrease(v)) tmpJa3.push(dec(v));
+    if (isGrease(v)) continue;
+    ja3Key[k++] = v;
+    m++;
   }
-  return tmpJa3.join('-');
-}
-
-function computeJa3(
-  version: number,
-  ciphers: ArrayLike<number>,
-  nCiphers: number,
-  exts: ArrayLike<number>,
-  nExts: number,
-  groups: ArrayLike<number>,
-  nGroups: number,
-  pf: ArrayLike<number>,
-  nPf: number,
-): Ja3Fingerprint {
-  const s = `${version},${joinDecimal(ciphers, nCiphers)},${joinDecimal(exts, nExts)},${joinDecimal(groups, nGroups)},${joinDecimal(pf, nPf)}`;
-  return { ja3: s, ja3Hash: hash('md5', s, 'hex') };
+  ja3Key[lenAt] = m;
+  return k;
 }
 
 /** JA3 of a ClientHello held in a `HelloScratch`. */
 export function ja3FromScratch(s: HelloScratch): Ja3Fingerprint {
-  return computeJa3(
-    s.legacyVersion,
-    s.ciphers,
-    s.nCiphers,
-    s.extensions,
-    s.nExtensions,
-    s.groups,
-    s.nGroups,
-    s.pointFormats,
-    s.nPointFormats,
-  );
+  ja3Key[0] = s.legacyVersion;
+  let k = pushKey(s.ciphers, s.nCiphers, 1);
+  k = pushKey(s.extensions, s.nExtensions, k);
+  k = pushKey(s.groups, s.nGroups, k);
+  k = pushKey(s.pointFormats, s.nPointFormats, k);
+  const h = hashKey(ja3Key, k);
+  const hit = ja3Memo.get(ja3Key, k, h);
+  if (hit) return hit;
+  let p = writeDecList([s.legacyVersion], 1, 0);
+  out[p++] = COMMA;
+  p = writeDecList(s.ciphers, s.nCiphers, p);
+  out[p++] = COMMA;
+  p = writeDecList(s.extensions, s.nExtensions, p);
+  out[p++] = COMMA;
+  p = writeDecList(s.groups, s.nGroups, p);
+  out[p++] = COMMA;
+  p = writeDecList(s.pointFormats, s.nPointFormats, p);
+  const str = text(0, p);
+  const fp = { ja3: str, ja3Hash: hash('md5', str, 'hex') };
+  ja3Memo.set(ja3Key, k, h, fp);
+  return fp;
 }
 
 /**
@@ -326,21 +414,10 @@ export function ja3FromScratch(s: HelloScratch): Ja3Fingerprint {
  * @example ja3(hello).ja3Hash // 'ada70206e40642a3e4461f35503241d5'
  */
 export function ja3(hello: ClientHello): Ja3Fingerprint {
-  return computeJa3(
-    hello.legacyVersion,
-    hello.ciphers,
-    hello.ciphers.length,
-    hello.extensions,
-    hello.extensions.length,
-    hello.supportedGroups,
-    hello.supportedGroups.length,
-    hello.ecPointFormats,
-    hello.ecPointFormats.length,
-  );
+  return ja3FromScratch(toScratch(hello));
 }
 
 /** MD5 of an arbitrary JA3 string (lower-case hex), e.g. to hash strings from a feed. */
 export function ja3HashOf(ja3String: string): string {
   return hash('md5', ja3String, 'hex');
 }
-

@@ -1,0 +1,20 @@
+import { hash, createHash } from 'node:crypto';
+const s = '1301,1302,1303,c02b,c02f,c02c,c030,cca9,cca8,c013,c014,009c,009d,002f,0035';
+const s2 = '0005,000a,000b,000d,0012,0015,0017,001b,0023,002b,002d,0033,4469,ff01_0403,0804,0401,0503,0805,0501,0806,0601';
+const b = Buffer.from(s2);
+function bench(name: string, f: () => unknown, n = 200000) { for (let i=0;i<20000;i++) f(); const t=performance.now(); for (let i=0;i<n;i++) f(); const ms=performance.now()-t; console.log(name, (ms*1000/n).toFixed(3)+'us'); }
+bench('hash sha256 str', () => hash('sha256', s2, 'hex'));
+bench('hash sha256 buf', () => hash('sha256', b, 'hex'));
+bench('hash md5 str', () => hash('md5', s2, 'hex'));
+bench('createHash sha256', () => createHash('sha256').update(s2).digest('hex'));
+const arr = [0x1301,0x1302,0x1303,0xc02b,0xc02f,0xc02c,0xc030,0xcca9,0xcca8,0xc013,0xc014,0x9c,0x9d,0x2f,0x35];
+const H: string[] = []; for (let i=0;i<65536;i++) H.push(i.toString(16).padStart(4,'0'));
+const tmp: string[] = [];
+bench('join15', () => { tmp.length=0; for (const v of arr) tmp.push(H[v]!); return tmp.join(','); });
+bench('concat15', () => { let o=''; for (let i=0;i<arr.length;i++) o += (i? ',' : '') + H[arr[i]!]; return o; });
+bench('sort15', () => { const c = arr.slice(); c.sort((x,y)=>x-y); return c; });
+const u = new Uint16Array(arr);
+bench('Array.from sub', () => Array.from(u.subarray(0, 15)));
+bench('loop copy', () => { const o = new Array(15); for (let i=0;i<15;i++) o[i]=u[i]; return o; });
+const bytes = new Uint8Array(Buffer.from(s2));
+bench('latin1 key', () => Buffer.prototype.latin1Slice.call(bytes, 0, 30));

@@ -1,0 +1,94 @@
+/**
+ * R-SEC-2 / R-LOC-5: write realistic data through the API (users with e-mail addresses, sensors
+ * reporting devices with MACs, IPs, usernames and hostnames, look-ups by MAC, bad requests that
+ * carry identifiers), then search every byte the server stored (SQLite files with their WAL, a
+ * pg_dump of the PostgreSQL schemas) and every log line for those identifiers in any usual
+ * notation. None may appear.
+ */
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { login, makeApp, pgSkip, postgresSetup, sqliteSetup, PG_URL, type EngineSetup } from './helpers.ts';
+import { systemCtx } from '../src/privacy/index.ts';
+
+const MACS = ['3c:22:fb:9a:41:07', 'a4:83:e7:12:6b:c9', 'de:ad:be:ef:10:20'];
+const IPS = ['10.77.31.204', '192.168.213.47', '2001:db8:85a3::8a2e:370:7334'];
+const USERNAMES = ['jdevries', 'marieke.jansen'];
+const HOSTNAMES = ['LAPTOP-JDEVRIES', 'mariekes-iphone'];
+const EMAILS = ['jan.devries@hospital.example', 'privacy.officer@hospital.example'];
+
+/** Every notation a MAC might be written in. */
+function macForms(mac: string): string[] {
+  const hex = mac.replace(/:/g, '');
+  const forms = [mac, mac.replace(/:/g, '-'), hex, `${hex.slice(0, 4)}.${hex.slice(4, 8)}.${hex.slice(8)}`];
+  return [...forms, ...forms.map((f) => f.toUpperCase())];
+}
+const NEEDLES = [...MACS.flatMap(macForms), ...IPS, ...USERNAMES, ...HOSTNAMES, ...EMAILS, ...EMAILS.map((e) => e.split('@')[0]!)];
+
+function findNeedles(haystack: Buffer, where: string): string[] {
+  const found: string[] = [];
+  const lower = haystack.toString('latin1').toLowerCase();
+  const utf16 = haystack.toString('utf16le').toLowerCase();
+  for (const n of NEEDLES) if (lower.includes(n.toLowerCase()) || utf16.includes(n.toLowerCase())) found.push(`${n} in ${where}`);
+  return found;
+}
+
+for (const engine of ['sqlite', 'postgres'] as const) {
+  describe(`no raw identifier reaches disk or logs (${engine})`, async () => {
+    const skip = engine === 'postgres' ? await pgSkip() : false;
+    let setup: EngineSetup;
+    after(async () => setup?.cleanup());
+
+    test('MACs, IPs, usernames, hostnames and e-mail addresses are nowhere in clear', { skip }, async () => {
+      setup = engine === 'sqlite' ? sqliteSetup() : postgresSetup();
+      const logs: string[] = [];
+      const dest = new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } });
+      const c = await makeApp(setup, { logLevel: 'debug' }, { logDestination: dest as never });
+      const sys = systemCtx('test');
+      const org = await c.services.tenancy.createOrg(sys, { name: 'St. Example Hospital', country: 'NL' });
+      const site = await c.services.tenancy.createSite(sys, org.id, { name: 'Main building' });
+      await c.services.identity.createUser(sys, org.id, { email: EMAILS[0]!, name: 'Jan de Vries', password: 'jan-password-1234', roles: [{ role: 'org_admin' }] });
+      await c.services.identity.createUser(sys, org.id, { email: EMAILS[1]!, password: 'po-password-12345', roles: [{ role: 'privacy_officer' }] });
+      const cookie = await login(c, EMAILS[0]!, 'jan-password-1234');
+      await c.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: EMAILS[1], password: 'wrong-password-xx' } });
+      const token = await c.services.identity.createToken(sys, org.id, { name: 'ap sensor', role: 'sensor' });
+      const report = await c.app.inject({
+        method: 'POST',
+        url: `/api/v1/orgs/${org.id}/devices`,
+        headers: { authorization: `Bearer ${token.token}` },
+        payload: { devices: MACS.map((mac, i) => ({ mac, kind: 'wifi', siteId: site.id, seenAt: new Date().toISOString(), ip: IPS[i % IPS.length], username: USERNAMES[i % 2], hostname: HOSTNAMES[i % 2] })) },
+      });
+      assert.equal(report.statusCode, 200, report.body);
+      const list = await c.app.inject({ method: 'GET', url: `/api/v1/orgs/${org.id}/devices`, headers: { cookie } });
+      assert.equal(list.statusCode, 200);
+      assert.ok(list.body.includes(IPS[0]!) && list.body.includes(USERNAMES[0]!), 'an admin reads the decrypted fields');
+      await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/devices`, headers: { authorization: `Bearer ${token.token}` }, payload: { devices: [{ mac: MACS[0], kind: 'wifi', seenAt: 'not a time', ip: IPS[0] }] } });
+      await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/devices`, headers: { authorization: `Bearer ${token.token}`, 'content-type': 'application/json' }, payload: `{"devices": [{"mac": "${MACS[1]}", "ip": "${IPS[1]}"` });
+      await c.app.inject({ method: 'GET', url: `/api/v1/orgs/${org.id}/devices?after=${MACS[2]}`, headers: { cookie } });
+      await c.services.retention.runAll(sys);
+      const auditRes = await c.app.inject({ method: 'GET', url: `/api/v1/orgs/${org.id}/audit?limit=1000`, headers: { cookie } });
+      assert.equal(auditRes.statusCode, 200);
+      assert.deepEqual(findNeedles(Buffer.from(auditRes.body), 'audit API'), [], 'audit events name no raw identifier');
+      await c.close();
+
+      const found: string[] = [];
+      if (engine === 'sqlite') {
+        const dir = setup.config().dataDir;
+        for (const f of readdirSync(dir)) found.push(...findNeedles(readFileSync(join(dir, f)), f));
+        assert.ok(readdirSync(dir).some((f) => f.endsWith('.sqlite')), 'the store files were scanned');
+      } else {
+        const prefix = setup.config().pgSchemaPrefix;
+        const dump = execFileSync('pg_dump', ['--dbname', PG_URL, '--schema', `${prefix}_*`, '--data-only'], { maxBuffer: 256 * 1024 * 1024 });
+        assert.ok(dump.length > 1000, 'the dump has data');
+        found.push(...findNeedles(dump, 'pg_dump'));
+      }
+      const allLogs = logs.join('');
+      assert.ok(allLogs.length > 1000, 'logs were captured');
+      found.push(...findNeedles(Buffer.from(allLogs), 'logs'));
+      assert.deepEqual(found, []);
+    });
+  });
+}
