@@ -76,6 +76,7 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
   }
   const bus = new EventBus((err, event) => log.error({ err, event }, 'event handler failed'));
   const keys = new KeyService(provider, clock);
+  await keys.initServerSecrets(stores.control);
   const audit = new AuditService(keys, clock, cfg.auditCheckpointEvery, bus);
   for (const r of stores.regions) await audit.init(stores.region(r));
   const directory = new OrgDirectory(stores);

@@ -200,6 +200,23 @@ program
   );
 
 program
+  .commands.find((c) => c.name() === 'keys')!
+  .command('rewrap-master')
+  .description('Re-wrap every org key, signing key and server secret under a new master key; then restart with it.')
+  .requiredOption('--new-key-file <file>', 'file holding the new master key (32 bytes, base64)')
+  .option('--json', 'print JSON')
+  .action((o: { newKeyFile: string; json?: boolean }) =>
+    withApp(async (c) => {
+      const { readFileSync } = await import('node:fs');
+      const { LocalKeyProvider } = await import('./privacy/index.ts');
+      const key = Buffer.from(readFileSync(o.newKeyFile, 'utf8').trim(), 'base64');
+      if (key.length !== 32) throw new CairnError('CAIRN_ERR_VALIDATION', '--new-key-file must hold 32 bytes, base64-encoded.');
+      const r = await c.core.keys.rewrapAll(c.core.stores, new LocalKeyProvider(key));
+      out(!!o.json, r, () => `re-wrapped ${r.orgKeys} org keys, ${r.signingKeys} signing keys and ${r.serverSecrets} server secrets; restart with the new master key`);
+    }),
+  );
+
+program
   .command('config')
   .description('Print the effective configuration, secrets redacted.')
   .option('--describe', 'print every key with its environment variable, default and description')

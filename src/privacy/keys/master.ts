@@ -14,14 +14,12 @@ export interface KeyProvider {
   readonly id: string;
   wrap(plain: Buffer, context: string): Promise<Buffer>;
   unwrap(wrapped: Buffer, context: string): Promise<Buffer>;
-  /** A server-wide secret for a named purpose (login lookup keys); never stored. */
-  derive(purpose: string): Buffer;
 }
 
 export class LocalKeyProvider implements KeyProvider {
   readonly id: string;
   private readonly kek: Buffer;
-  constructor(private readonly master: Buffer) {
+  constructor(master: Buffer) {
     if (master.length !== 32) throw new CairnError('CAIRN_ERR_CONFIG', 'The master key must be 32 bytes.');
     this.kek = deriveKey(master, 'kek');
     this.id = `local:${deriveKey(master, 'key-id', 4).toString('hex')}`;
@@ -31,9 +29,6 @@ export class LocalKeyProvider implements KeyProvider {
   }
   async unwrap(wrapped: Buffer, context: string): Promise<Buffer> {
     return aesGcmDecrypt(this.kek, wrapped, `wrap|${context}`);
-  }
-  derive(purpose: string): Buffer {
-    return deriveKey(this.master, purpose);
   }
 }
 

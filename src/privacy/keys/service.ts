@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { CairnError } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
 import type { Clock } from '../../kernel/clock.ts';
-import { reposFor, type Executor, type OrgKeyRow } from '../../storage/index.ts';
+import { controlRepo, reposFor, type Executor, type OrgKeyRow, type Stores } from '../../storage/index.ts';
 import { aesGcmDecrypt, aesGcmEncrypt, ciphertextKeyVersion } from './crypto.ts';
 import { FastHmac } from './fasthmac.ts';
 import type { KeyProvider } from './master.ts';
@@ -46,8 +46,13 @@ export function normaliseId(kind: IdKind, raw: string): string {
   return raw.trim();
 }
 
+const SERVER_SECRETS = ['lookup/email', 'server-data'] as const;
+type ServerSecret = (typeof SERVER_SECRETS)[number];
+
 export class KeyService {
   private cache = new Map<string, OrgKeys>();
+  private server = new Map<ServerSecret, Buffer>();
+  private lookups = new Map<string, FastHmac>();
   constructor(
     private readonly provider: KeyProvider,
     private readonly clock: Clock,
@@ -174,9 +179,62 @@ export class KeyService {
     this.cache.delete(orgId);
   }
 
+  /**
+   * Load (or create on first start) the server-wide secrets: random keys stored in the control
+   * store wrapped by the master key, so rotating the master key only re-wraps them.
+   */
+  async initServerSecrets(control: Executor): Promise<void> {
+    const repo = controlRepo(control);
+    for (const name of SERVER_SECRETS) {
+      const row = await repo.getSetting(`secret.${name}`);
+      let key: Buffer;
+      if (row) key = await this.provider.unwrap(Buffer.from(row.value, 'base64'), `server|${name}`);
+      else {
+        key = randomBytes(32);
+        await repo.setSetting(`secret.${name}`, (await this.provider.wrap(key, `server|${name}`)).toString('base64'));
+      }
+      this.server.set(name, key);
+    }
+    this.lookups.clear();
+  }
+
+  private serverKey(name: ServerSecret): Buffer {
+    const k = this.server.get(name);
+    if (!k) throw new CairnError('CAIRN_ERR_INTERNAL', 'Server secrets are not loaded.');
+    return k;
+  }
+
   /** Server-wide keyed lookup (e-mail → account) that does not store the address. */
-  lookupHash(purpose: string, value: string): string {
-    return new FastHmac(this.provider.derive(`lookup/${purpose}`)).hex(Buffer.from(value.trim().toLowerCase()), 8);
+  lookupHash(purpose: 'email', value: string): string {
+    let h = this.lookups.get(purpose);
+    if (!h) {
+      h = new FastHmac(this.serverKey('lookup/email'));
+      this.lookups.set(purpose, h);
+    }
+    return h.hex(Buffer.from(value.trim().toLowerCase()), 8);
+  }
+
+  /**
+   * Master-key rotation: re-wrap every org key of every region, the audit signing keys and the
+   * server secrets under `to`. Afterwards start the server with the new master key.
+   */
+  async rewrapAll(stores: Stores, to: KeyProvider): Promise<{ orgKeys: number; signingKeys: number; serverSecrets: number }> {
+    let orgKeys = 0;
+    let signingKeys = 0;
+    for (const region of stores.regions) {
+      const db = stores.region(region);
+      await db.tx(async (x) => {
+        for (const org of await reposFor(x).tenancy.listOrgs()) orgKeys += await this.rewrapOrg(x, org.id, to);
+        for (const k of await reposFor(x).keys.listSigningKeys()) {
+          const plain = await this.provider.unwrap(k.private_wrapped, `audit-signing|${k.id}`);
+          await reposFor(x).keys.rewrapSigningKey(k.id, await to.wrap(plain, `audit-signing|${k.id}`));
+          signingKeys++;
+        }
+      });
+    }
+    const repo = controlRepo(stores.control);
+    for (const name of SERVER_SECRETS) await repo.setSetting(`secret.${name}`, (await to.wrap(this.serverKey(name), `server|${name}`)).toString('base64'));
+    return { orgKeys, signingKeys, serverSecrets: SERVER_SECRETS.length };
   }
 
   /** Wrap and unwrap server secrets (signing keys) with the master key. */
@@ -189,9 +247,9 @@ export class KeyService {
 
   /** Server-side encryption for records that belong to no org (operator staff e-mail). */
   encryptServer(field: string, plain: string): Buffer {
-    return aesGcmEncrypt(this.provider.derive('server-data'), 1, Buffer.from(plain), `server|${field}`);
+    return aesGcmEncrypt(this.serverKey('server-data'), 1, Buffer.from(plain), `server|${field}`);
   }
   decryptServer(field: string, blob: Buffer): string {
-    return aesGcmDecrypt(this.provider.derive('server-data'), blob, `server|${field}`).toString('utf8');
+    return aesGcmDecrypt(this.serverKey('server-data'), blob, `server|${field}`).toString('utf8');
   }
 }

@@ -42,6 +42,9 @@ export class KeysRepo {
   latestSigningKey(): Promise<SigningKeyRow | undefined> {
     return this.x.get<SigningKeyRow>('SELECT * FROM signing_keys ORDER BY created_at DESC, id DESC LIMIT 1');
   }
+  async rewrapSigningKey(id: string, wrapped: Buffer): Promise<void> {
+    await this.x.run('UPDATE signing_keys SET private_wrapped = $2 WHERE id = $1', [id, wrapped]);
+  }
   listSigningKeys(): Promise<SigningKeyRow[]> {
     return this.x.all<SigningKeyRow>('SELECT * FROM signing_keys ORDER BY created_at, id');
   }

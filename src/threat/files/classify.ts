@@ -445,7 +445,7 @@ function markupType(lead: string, s: string): FileType | undefined {
   const head = lead.slice(0, 4096);
   if (/<hta:application\b/i.test(s)) return t('application/hta', 'script', 'hta', 'HTML application (HTA)');
   const xml = head.startsWith('<?xml');
-  const root = /^(?:\s*(?:<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!DOCTYPE[^>]*>))*\s*<([A-Za-z_][\w:.-]*)/i.exec(head)?.[1]?.toLowerCase();
+  const root = rootElement(head);
   const html = root === 'html' || /^<!doctype\s+html/i.test(head) || (!xml && /^<(head|body|script|iframe|div|meta|title)\b/i.test(head));
   if (html) {
     return /<script\b/i.test(s) ? t('text/html', 'script', 'html', 'HTML document with script') : t('text/html', 'other', 'html', 'HTML document');
@@ -459,6 +459,20 @@ function markupType(lead: string, s: string): FileType | undefined {
   if (/^(asmv1:)?assembly$/.test(root) && /urn:schemas-microsoft-com:asm\.v/i.test(head)) return t('text/xml', 'other', 'clickonce-manifest', 'ClickOnce / VSTO deployment manifest');
   if (!xml && !/^<[A-Za-z_][\w:.-]*(\s+[\w:.-]+\s*=\s*("[^"]*"|'[^']*'))*\s*\/?>/.test(head)) return undefined;
   return t('text/xml', 'other', 'xml', 'XML document');
+}
+
+/** Name of the first element after the XML prolog (declarations, comments, DOCTYPE), lower-cased. */
+function rootElement(head: string): string | undefined {
+  let i = 0;
+  for (let guard = 0; guard < 256; guard++) {
+    while (i < head.length && /\s/.test(head[i] as string)) i++;
+    const close = head.startsWith('<?', i) ? '?>' : head.startsWith('<!--', i) ? '-->' : head.startsWith('<!', i) ? '>' : undefined;
+    if (!close) break;
+    const end = head.indexOf(close, i + 2);
+    if (end < 0) return undefined;
+    i = end + close.length;
+  }
+  return /^<([A-Za-z_][\w:.-]*)/.exec(head.slice(i, i + 256))?.[1]?.toLowerCase();
 }
 
 /** Scores script-language tokens; a language needs several distinct tokens to win. */

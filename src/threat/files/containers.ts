@@ -128,3 +128,49 @@ export function gunzipLimited(buf: Buffer, maxBytes: number): Buffer {
     throw truncated('gzip data', { zlib: (e as Error).message });
   }
 }
+
+/**
+ * Files of an ISO 9660 image (primary volume descriptor, directory tree; Joliet and UDF-only
+ * images are not read). ISO images are a common way to ship executables past mail filters.
+ */
+export function* isoEntries(buf: Buffer, maxEntries = 10_000): Generator<ContainerEntry> {
+  const SECTOR = 2048;
+  const pvd = 16 * SECTOR;
+  if (!hasAt(buf, pvd + 1, 'CD001') || buf[pvd] !== 1) throw truncated('no ISO 9660 primary volume descriptor');
+  const root = pvd + 156;
+  const queue: { lba: number; size: number; path: string; depth: number }[] = [{ lba: buf.readUInt32LE(root + 2), size: buf.readUInt32LE(root + 10), path: '', depth: 0 }];
+  const seen = new Set<number>();
+  let yielded = 0;
+  let records = 0;
+  while (queue.length > 0) {
+    const dir = queue.shift() as { lba: number; size: number; path: string; depth: number };
+    if (seen.has(dir.lba) || dir.depth > 16) continue;
+    seen.add(dir.lba);
+    const start = dir.lba * SECTOR;
+    const end = Math.min(buf.length, start + Math.min(dir.size, 16 << 20));
+    let p = start;
+    while (p < end && records++ < maxEntries * 8) {
+      const len = buf[p] as number;
+      if (len === 0) {
+        p = (Math.floor((p - start) / SECTOR) + 1) * SECTOR + start; // records do not cross sectors
+        continue;
+      }
+      if (len < 34 || p + len > buf.length) break;
+      const lba = buf.readUInt32LE(p + 2);
+      const size = buf.readUInt32LE(p + 10);
+      const flags = buf[p + 25] as number;
+      const nameLen = buf[p + 32] as number;
+      const raw = buf.subarray(p + 33, Math.min(p + 33 + nameLen, p + len));
+      p += len;
+      if (nameLen === 1 && (raw[0] === 0 || raw[0] === 1)) continue; // "." and ".."
+      const name = printable(raw.toString('latin1').replace(/;\d+$/, '').replace(/\.$/, ''), 200);
+      const path = dir.path ? `${dir.path}/${name}` : name;
+      if ((flags & 0x02) !== 0) queue.push({ lba, size, path, depth: dir.depth + 1 });
+      else {
+        const at = lba * SECTOR;
+        yield { name: path, data: buf.subarray(Math.min(buf.length, at), Math.min(buf.length, at + size)), short: at + size > buf.length };
+        if (++yielded >= maxEntries) return;
+      }
+    }
+  }
+}

@@ -9,7 +9,7 @@
 import { CairnError } from '../../kernel/errors.ts';
 import { asBuffer, printable } from './bytes.ts';
 import { classifyFile } from './classify.ts';
-import { arEntries, cpioEntries, gunzipLimited, gzipName, tarEntries, type ContainerEntry } from './containers.ts';
+import { arEntries, cpioEntries, gunzipLimited, gzipName, isoEntries, tarEntries, type ContainerEntry } from './containers.ts';
 import { analyzeElf, parseElf } from './elf.ts';
 import { analyzeOle, analyzeOoxml, analyzeRtf, emailAttachments, oneNoteEmbedded, type Embedded } from './office.ts';
 import { openCfb } from './ole.ts';
@@ -36,7 +36,7 @@ export interface StaticOptions {
 const OLE_TYPES = new Set(['doc', 'xls', 'ppt', 'ole', 'msi', 'msg', 'ooxml-encrypted', 'vsd']);
 const OOXML_TYPES = new Set(['docx', 'docm', 'dotx', 'dotm', 'xlsx', 'xlsm', 'xltx', 'xltm', 'xlsb', 'xlam', 'pptx', 'pptm', 'ppsx', 'ppsm', 'potx', 'vsdx', 'opc', 'xps']);
 const ZIP_TYPES = new Set(['zip', 'jar', 'apk', 'epub']);
-const OPAQUE_ARCHIVES = new Set(['7z', 'rar', 'bzip2', 'xz', 'zstd', 'cab', 'xar', 'iso', 'vhd', 'vhdx', 'dmg', 'onepkg']);
+const OPAQUE_ARCHIVES = new Set(['7z', 'rar', 'bzip2', 'xz', 'zstd', 'cab', 'xar', 'vhd', 'vhdx', 'dmg', 'onepkg']);
 const RISKY_NAME = /\.(exe|scr|com|pif|dll|cpl|msi|js|jse|vbs|vbe|wsf|hta|bat|cmd|ps1|lnk|iso|img|one|docm|xlsm|jar)$/i;
 const APPENDED: [Buffer, string][] = [
   [Buffer.from('Rar!\x1a\x07', 'latin1'), 'rar'],
@@ -175,9 +175,11 @@ class Walk {
       await this.embedded([...tarEntries(buf, this.limits.maxEntries)], path, depth, type);
     } else if (s === 'cpio') {
       await this.embedded([...cpioEntries(buf, this.limits.maxEntries)], path, depth, type);
+    } else if (s === 'iso' && type.description.startsWith('ISO 9660')) {
+      await this.embedded([...isoEntries(buf, this.limits.maxEntries)], path, depth, type);
     } else if (s === 'ar' || s === 'deb') {
       await this.embedded([...arEntries(buf, this.limits.maxEntries)], path, depth, type);
-    } else if (OPAQUE_ARCHIVES.has(s)) {
+    } else if (OPAQUE_ARCHIVES.has(s) || s === 'iso') {
       if (this.clamdClean) add({ analyzer: 'archive', code: 'ARCHIVE_CLAMAV_ONLY', score: 0, message: `${type.description}: contents were checked by ClamAV only.` });
       else add({ analyzer: 'archive', code: 'ARCHIVE_NOT_INSPECTED', score: 1, incomplete: true, message: `Could not inspect the contents of this ${type.description} (format not unpacked here).` });
     } else if (s === 'eml') {

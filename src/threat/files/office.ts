@@ -245,22 +245,24 @@ export function oneNoteEmbedded(bytes: Uint8Array, max = 64): Embedded[] {
  * passing as clean with an unopened attachment.
  */
 export function emailAttachments(bytes: Uint8Array, max = 64): Embedded[] {
-  const s = asBuffer(bytes).toString('latin1');
+  const lines = asBuffer(bytes).toString('latin1').split('\n');
   const out: Embedded[] = [];
-  const re = /((?:^[\w-]+:[^\n]*\n(?:[ \t][^\n]*\n)*)+)\r?\n/gm;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null && out.length < max) {
-    const head = m[1] as string;
-    if (!/content-transfer-encoding:\s*base64/i.test(head)) continue;
-    const name = /(?:file)?name\*?=\s*"?([^";\r\n]+)"?/i.exec(head)?.[1];
-    const start = m.index + m[0].length;
-    const stop = /^(?![A-Za-z0-9+/=]+\r?$)/gm;
-    stop.lastIndex = start;
-    const end = stop.exec(s)?.index ?? s.length;
-    const b64 = s.slice(start, end).replace(/\s+/g, '');
-    re.lastIndex = Math.max(end, start);
-    if (b64.length < 8) continue;
-    out.push({ name: printable(name ?? `part-${out.length + 1}`, 120), bytes: Buffer.from(b64, 'base64') });
+  let head: string[] = [];
+  for (let i = 0; i < lines.length && out.length < max; i++) {
+    const line = (lines[i] as string).replace(/\r$/, '');
+    if (line !== '') {
+      if (/^[\w-]+:/.test(line) || (head.length > 0 && /^[ \t]/.test(line))) head.push(line);
+      else head = [];
+      continue;
+    }
+    const block = head.join('\n');
+    head = [];
+    if (!/content-transfer-encoding:\s*base64/i.test(block)) continue;
+    const name = /(?:file)?name\*?=\s*"?([^";\n]+)"?/i.exec(block)?.[1];
+    const parts: string[] = [];
+    for (; i + 1 < lines.length && /^[A-Za-z0-9+/=]+\r?$/.test(lines[i + 1] as string); i++) parts.push((lines[i + 1] as string).trim());
+    const b64 = parts.join('');
+    if (b64.length >= 8) out.push({ name: printable(name ?? `part-${out.length + 1}`, 120), bytes: Buffer.from(b64, 'base64') });
   }
   return out;
 }

@@ -61,7 +61,8 @@ export function scanPdf(bytes: Uint8Array, budget: { remaining: number }, opts: 
     encrypted: false,
     budgetExhausted: false,
   };
-  facts.objects = (text.match(/\d+\s+\d+\s+obj\b/g) ?? []).length;
+  // Bounded digit runs and a look-behind keep this linear on hostile digit floods.
+  facts.objects = (text.match(/(?<!\d)\d{1,10}\s+\d{1,5}\s+obj\b/g) ?? []).length;
   countNames(text, facts);
   facts.encrypted = counts.Encrypt > 0;
   const streamRe = /stream\r?\n/g;
@@ -70,8 +71,8 @@ export function scanPdf(bytes: Uint8Array, budget: { remaining: number }, opts: 
     if (m.index > 0 && /[a-z]/i.test(text[m.index - 1] as string)) continue; // "endstream"
     facts.streams.total++;
     const dataStart = m.index + m[0].length;
-    const dictStart = Math.max(0, text.lastIndexOf('obj', m.index));
-    const dict = text.slice(Math.max(dictStart, m.index - 4096), m.index);
+    const window = text.slice(Math.max(0, m.index - 4096), m.index);
+    const dict = window.slice(Math.max(0, window.lastIndexOf('obj')));
     const lenMatch = /\/Length\s+(\d+)\b(?!\s+\d+\s+R)/.exec(dict);
     let end = lenMatch ? dataStart + Number(lenMatch[1]) : -1;
     if (end < dataStart || end > text.length || !/^\s*endstream/.test(text.slice(end, end + 32))) {

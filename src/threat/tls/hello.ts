@@ -221,20 +221,30 @@ export interface ClientHello {
   ecPointFormats: number[];
 }
 
+/** Copies the first `n` values of a typed array into a plain array (faster than Array.from). */
+export function toArray(src: Uint16Array | Uint8Array, n: number): number[] {
+  const a = new Array<number>(n);
+  for (let i = 0; i < n; i++) a[i] = src[i]!;
+  return a;
+}
+
 /** Copies the scratch into a plain `ClientHello` object. */
 export function scratchToClientHello(s: HelloScratch): ClientHello {
   return {
     legacyVersion: s.legacyVersion,
-    ciphers: Array.from(s.ciphers.subarray(0, s.nCiphers)),
-    extensions: Array.from(s.extensions.subarray(0, s.nExtensions)),
+    ciphers: toArray(s.ciphers, s.nCiphers),
+    extensions: toArray(s.extensions, s.nExtensions),
     sni: scratchSni(s),
     alpn: scratchAlpn(s),
-    supportedVersions: Array.from(s.versions.subarray(0, s.nVersions)),
-    signatureAlgorithms: Array.from(s.sigAlgs.subarray(0, s.nSigAlgs)),
-    supportedGroups: Array.from(s.groups.subarray(0, s.nGroups)),
-    ecPointFormats: Array.from(s.pointFormats.subarray(0, s.nPointFormats)),
+    supportedVersions: toArray(s.versions, s.nVersions),
+    signatureAlgorithms: toArray(s.sigAlgs, s.nSigAlgs),
+    supportedGroups: toArray(s.groups, s.nGroups),
+    ecPointFormats: toArray(s.pointFormats, s.nPointFormats),
   };
 }
+
+/** Scratch reused by `parseClientHello` (parsing is synchronous, so one is enough). */
+let shared: HelloScratch | null = null;
 
 /**
  * Parses a ClientHello handshake message. Accepts the message with its 4-byte handshake
@@ -249,9 +259,9 @@ export function parseClientHello(bytes: Uint8Array): ClientHello {
   if (bytes.length - off < 4 || bytes[off] !== HS_CLIENT_HELLO) throw malformed('not a ClientHello');
   const len = (bytes[off + 1]! << 16) | (bytes[off + 2]! << 8) | bytes[off + 3]!;
   if (len > bytes.length - off - 4) throw malformed('truncated');
-  const s = new HelloScratch();
-  readClientHello(bytes, off + 4, len, s);
-  return scratchToClientHello(s);
+  shared ??= new HelloScratch();
+  readClientHello(bytes, off + 4, len, shared);
+  return scratchToClientHello(shared);
 }
 
 /** What the server chose in its ServerHello. */
