@@ -23,6 +23,9 @@ if (chosen.length === 0) {
   console.error('no test files matched', filters);
   process.exit(1);
 }
+// CLI and browser tests run the bundled server (dist/main.js), so bundle first (under a second).
+const build = spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit', cwd: root });
+if (build.status !== 0) process.exit(build.status ?? 1);
 const concurrency = process.env.CAIRN_TEST_CONCURRENCY ?? '2';
 const r = spawnSync(
   process.execPath,

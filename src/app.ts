@@ -3,6 +3,8 @@
  * and returns them without listening (tests use `app.inject()`; `main.ts serve` listens).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -101,10 +103,14 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
       const h = req.headers['x-request-id'];
       return typeof h === 'string' && /^[A-Za-z0-9._-]{8,128}$/.test(h) ? h : newId();
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     ...(tls ? { https: tls } : {}),
   }) as unknown as FastifyInstance;
 
+  // Bodies are validated strictly (no type coercion, unknown fields refused); path and query
+  // strings are text by nature, so there numbers and booleans are coerced.
+  const strictAjv = addFormats.default(new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false, strict: false }));
+  const coercingAjv = addFormats.default(new Ajv({ removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false, strict: false }));
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema));
   const routes: { method: string; url: string }[] = [];
   app.addHook('onRoute', (r) => {
     for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: r.url });

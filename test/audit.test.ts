@@ -156,7 +156,7 @@ test('cairn audit verify names the first bad event and exits 3', async () => {
   let code = 0;
   let stdout = '';
   try {
-    stdout = execFileSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'audit', 'verify', '--org', org.id, '--json'], { env, encoding: 'utf8' });
+    stdout = execFileSync(process.execPath, ['dist/main.js', 'audit', 'verify', '--org', org.id, '--json'], { env, encoding: 'utf8' });
   } catch (e) {
     code = (e as { status: number }).status;
     stdout = (e as { stdout: string }).stdout;

@@ -111,9 +111,10 @@ export function mutateJson(doc: unknown, rnd: () => number): unknown {
       const i = key as number;
       if (action === 0) parent.splice(i, 1);
       else if (action === 1) {
-        // Many copies of a small node (array caps), a few of a big one (memory stays bounded).
-        const copies = (JSON.stringify(parent[i]) ?? '').length < 200 ? 1 + int(rnd, 6000) : 1 + int(rnd, 4);
-        for (let k = 0; k < copies; k++) parent.push(parent[i]);
+        // Many copies of a small node (array caps), a few of a big one. Copies are clones, so a
+        // later mutation of one cannot multiply through shared references (memory stays bounded).
+        const copies = (JSON.stringify(parent[i]) ?? '').length < 200 ? 1 + int(rnd, 1500) : 1 + int(rnd, 4);
+        for (let k = 0; k < copies; k++) parent.push(structuredClone(parent[i]));
       }
       else parent[i] = randomJsonValue(rnd);
     } else {

@@ -57,7 +57,7 @@ export function* tarEntries(buf: Buffer, maxEntries = 10_000): Generator<Contain
   }
 }
 
-/** Files of a cpio archive (newc/crc and portable odc formats; binary cpio is not read). */
+/** Files of a cpio archive (newc/crc, portable odc and old binary formats, either byte order). */
 export function* cpioEntries(buf: Buffer, maxEntries = 10_000): Generator<ContainerEntry> {
   let p = 0;
   for (let n = 0; n < maxEntries; n++) {
@@ -87,6 +87,18 @@ export function* cpioEntries(buf: Buffer, maxEntries = 10_000): Generator<Contai
       const data = buf.subarray(Math.min(buf.length, dataAt), Math.min(buf.length, dataAt + size));
       if ((mode & 0o170000) === 0o100000) yield { name: printable(name, 512), data, short: dataAt + size > buf.length };
       p = dataAt + size;
+    } else if (p + 26 <= buf.length && (buf.readUInt16LE(p) === 0x71c7 || buf.readUInt16BE(p) === 0x71c7)) {
+      const le = buf.readUInt16LE(p) === 0x71c7;
+      const r16 = (o: number): number => (le ? buf.readUInt16LE(p + o) : buf.readUInt16BE(p + o));
+      const mode = r16(6);
+      const nameSize = r16(20);
+      const size = r16(22) * 0x10000 + r16(24);
+      const name = cstr(buf, p + 26, nameSize);
+      if (name === 'TRAILER!!!') return;
+      const dataAt = p + 26 + nameSize + (nameSize % 2);
+      const data = buf.subarray(Math.min(buf.length, dataAt), Math.min(buf.length, dataAt + size));
+      if ((mode & 0o170000) === 0o100000) yield { name: printable(name, 512), data, short: dataAt + size > buf.length };
+      p = dataAt + size + (size % 2);
     } else return;
   }
 }

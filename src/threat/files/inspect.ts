@@ -81,8 +81,10 @@ class Walk {
   }
 
   async node(buf: Buffer, type: FileType, path: string | undefined, depth: number): Promise<void> {
+    const before = this.entries;
     try {
       await this.dispatch(buf, type, path, depth);
+      if (this.entries > before) this.add({ analyzer: analyzerOf(type), code: 'CONTAINER_ENTRIES', score: 0, message: `${this.entries - before} embedded file(s) inspected.` }, path);
     } catch (e) {
       if (!(e instanceof CairnError)) throw e;
       if (e.code === 'CAIRN_ERR_ARCHIVE_BOMB') {

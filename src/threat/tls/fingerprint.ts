@@ -233,9 +233,9 @@ function sha12(s: string): string {
 // ---------------------------------------------------------------- JA4
 
 const ciphers = new Uint16Array(32_768);
-const exts = new Uint16Array(16_384 + 32_768 + 1);
-const sortedExts = new Uint16Array(16_384 + 32_768 + 1);
-const sigs = new Uint16Array(32_768);
+/** Memo keys `[n, extensions…, signature algorithms…]` for the original and sorted forms. */
+const origKey = new Uint16Array(1 + 16_384 + 32_768);
+const sortedKey = new Uint16Array(1 + 16_384 + 32_768);
 
 /** Cipher-list text and hashes, original and sorted (memoised by the GREASE-free list). */
 function cipherPart(n: number): CipherPart {
@@ -251,27 +251,23 @@ function cipherPart(n: number): CipherPart {
 }
 
 /**
- * Extension part: `list` (n values) followed in the key by the signature algorithms, so the
- * memo key is the list plus sigs. `empty` forces the `000000000000` hash (the sorted list
- * without SNI/ALPN is empty — the reference tools apply this to the original order as well).
+ * Extension part from a memo key `[n, list…, sigs…]` (`nSigs` signature algorithms).
+ * `empty` forces the `000000000000` hash: the sorted list without SNI/ALPN is empty (the
+ * reference tools apply this to the original order as well).
  */
-function extPart(memo: Memo<Part>, list: Uint16Array, n: number, nSigs: number, empty: boolean): Part {
-  // Key vector: [n, list…, sigs…] written in place after the list.
-  list.copyWithin(1, 0, n);
-  list[0] = n;
-  list.set(sigs.subarray(0, nSigs), n + 1);
-  const keyLen = n + 1 + nSigs;
-  const h = hashKey(list, keyLen);
-  const hit = memo.get(list, keyLen, h);
+function extPart(memo: Memo<Part>, key: Uint16Array, n: number, nSigs: number, empty: boolean): Part {
+  const keyLen = 1 + n + nSigs;
+  const h = hashKey(key, keyLen);
+  const hit = memo.get(key, keyLen, h);
   if (hit) return hit;
-  let p = writeHexList(list.subarray(1), n, 0);
+  let p = writeHexList(key.subarray(1), n, 0);
   if (nSigs > 0) {
     out[p++] = UNDERSCORE;
-    p = writeHexList(sigs, nSigs, p);
+    p = writeHexList(key.subarray(1 + n), nSigs, p);
   }
   const t = text(0, p);
   const part = { text: t, hash: empty ? ZERO12 : sha12(t) };
-  memo.set(list, keyLen, h, part);
+  memo.set(key, keyLen, h, part);
   return part;
 }
 
@@ -296,14 +292,19 @@ export function ja4FromScratch(s: HelloScratch, transport: Ja4Transport, alpnSty
   for (let i = 0; i < s.nExtensions; i++) {
     const e = s.extensions[i]!;
     if (isGrease(e)) continue;
-    exts[ne++] = e;
-    if (e !== 0x0000 && e !== 0x0010) sortedExts[ns++] = e;
+    origKey[1 + ne++] = e;
+    if (e !== 0x0000 && e !== 0x0010) sortedKey[1 + ns++] = e;
   }
-  sortedExts.subarray(0, ns).sort();
+  origKey[0] = ne;
+  sortedKey[0] = ns;
+  sortedKey.subarray(1, 1 + ns).sort();
   let nsig = 0;
   for (let i = 0; i < s.nSigAlgs; i++) {
     const v = s.sigAlgs[i]!;
-    if (!isGrease(v)) sigs[nsig++] = v;
+    if (isGrease(v)) continue;
+    origKey[1 + ne + nsig] = v;
+    sortedKey[1 + ns + nsig] = v;
+    nsig++;
   }
   let alpnCode = '00';
   if (s.alpnOff >= 0 && s.alpnLen >= 1) {
@@ -313,8 +314,8 @@ export function ja4FromScratch(s: HelloScratch, transport: Ja4Transport, alpnSty
   const a = transport + ja4VersionCode(version) + (s.hasSni ? 'd' : 'i') + two(nc) + two(ne) + alpnCode;
   const cp = cipherPart(nc);
   const empty = ns === 0;
-  const es = extPart(extSortedMemo, sortedExts, ns, nsig, empty);
-  const eo = extPart(extOriginalMemo, exts, ne, nsig, empty);
+  const es = extPart(extSortedMemo, sortedKey, ns, nsig, empty);
+  const eo = extPart(extOriginalMemo, origKey, ne, nsig, empty);
   return {
     ja4: `${a}_${cp.sorted.hash}_${es.hash}`,
     ja4_r: `${a}_${cp.sorted.text}_${es.text}`,

@@ -179,9 +179,26 @@ function readSni(b: Uint8Array, p: number, end: number, s: HelloScratch): void {
 /** Decodes bytes as Latin-1 (SNI and ALPN are ASCII on the wire; this never throws). */
 export function latin1(b: Uint8Array, off: number, len: number): string {
   const n = Math.min(len, MAX_NAME_CHARS);
+  if (n > 32) return String.fromCharCode.apply(null, b.subarray(off, off + n) as unknown as number[]);
   let out = '';
   for (let i = 0; i < n; i++) out += String.fromCharCode(b[off + i]!);
   return out;
+}
+
+/** ALPN identifiers seen in almost every hello, returned without decoding. */
+const COMMON_ALPN = ['h2', 'http/1.1', 'h3', 'http/1.0', 'spdy/3.1', 'acme-tls/1'].map((t) => ({
+  text: t,
+  bytes: Array.from(t, (c) => c.charCodeAt(0)),
+}));
+
+function alpnText(b: Uint8Array, off: number, len: number): string {
+  for (const c of COMMON_ALPN) {
+    if (c.bytes.length !== len) continue;
+    let i = 0;
+    while (i < len && b[off + i] === c.bytes[i]) i++;
+    if (i === len) return c.text;
+  }
+  return latin1(b, off, len);
 }
 
 /** The server name the client asked for, or null. */
@@ -200,7 +217,7 @@ export function scratchAlpn(s: HelloScratch): string[] {
     const l = b[p]!;
     p++;
     if (l > end - p) break;
-    out.push(latin1(b, p, l));
+    out.push(alpnText(b, p, l));
     p += l;
   }
   return out;
@@ -308,7 +325,7 @@ export function readServerHello(b: Uint8Array, off: number, len: number): Server
       if (type === EXT_SUPPORTED_VERSIONS && l >= 2) version = (b[p]! << 8) | b[p + 1]!;
       else if (type === EXT_ALPN && l >= 3) {
         const nl = b[p + 2]!;
-        if (nl <= l - 3) alpn = latin1(b, p + 3, nl);
+        if (nl <= l - 3) alpn = alpnText(b, p + 3, nl);
       }
       p += l;
     }
