@@ -22,13 +22,14 @@ if (process.argv.includes('--if-stale') && existsSync(out) && statSync(out).mtim
 }
 const pkg = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(join(root, 'package.json'), 'utf8')));
 await build({
-  entryPoints: [join(root, 'src/main.ts')],
-  outfile: out,
+  entryPoints: { main: join(root, 'src/main.ts'), 'audit-verify-worker': join(root, 'src/privacy/audit/verify-worker.ts') },
+  outdir: join(root, 'dist'),
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
   sourcemap: true,
+  splitting: false,
   external: Object.keys(pkg.dependencies ?? {}),
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',

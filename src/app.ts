@@ -14,6 +14,7 @@ import type { Config } from './config.ts';
 import { systemClock, type Clock } from './kernel/clock.ts';
 import { EventBus } from './kernel/events.ts';
 import { newId } from './kernel/ids.ts';
+import { packagePath } from './kernel/paths.ts';
 import { createLogger, type Logger } from './kernel/logger.ts';
 import { Stores } from './storage/index.ts';
 import {
@@ -57,7 +58,7 @@ export interface CairnApp {
   close(): Promise<void>;
 }
 
-const PKG = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string; description: string };
+const PKG = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string; description: string };
 
 export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<CairnApp> {
   const clock = opts.clock ?? systemClock;

@@ -13,8 +13,8 @@ import type { Executor } from '../src/storage/index.ts';
 
 const sys = systemCtx('test');
 
-for (const engine of ['sqlite', 'postgres'] as const) {
-  describe(`audit chain on ${engine}`, async () => {
+for (const [engine, parallel] of [['sqlite', false], ['sqlite', true], ['postgres', false]] as const) {
+  describe(`audit chain on ${engine}${parallel ? ' (parallel verification)' : ''}`, async () => {
     const skip = engine === 'postgres' ? await pgSkip() : false;
     let setup: EngineSetup;
     let c: CairnApp;
@@ -29,6 +29,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       if (setup) await setup.cleanup();
       setup = engine === 'sqlite' ? sqliteSetup() : postgresSetup();
       c = await makeApp(setup, { auditCheckpointEvery: checkpointEvery }, { clock });
+      if (parallel) c.core.audit.parallelMinEvents = 1;
       orgId = (await c.services.tenancy.createOrg(sys, { name: 'Audited', country: 'NL' })).id;
       for (let i = 0; i < 11; i++) {
         await c.services.tenancy.createSite(sys, orgId, { name: `S${i}` });

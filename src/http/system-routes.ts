@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import { CairnError } from '../kernel/errors.ts';
+import { packagePath } from '../kernel/paths.ts';
 import type { IdentityService } from '../privacy/index.ts';
 import { SESSION_COOKIE, ctxOf } from './auth.ts';
 import type { Metrics } from './metrics.ts';
@@ -22,9 +23,8 @@ export interface SystemDeps {
   lookup: (email: string) => string;
 }
 
-const WEB = new URL('../../web/', import.meta.url);
 function page(name: string): string {
-  return readFileSync(new URL(name, WEB), 'utf8');
+  return readFileSync(packagePath('web', name), 'utf8');
 }
 
 export function systemRoutes(app: FastifyInstance, d: SystemDeps): void {

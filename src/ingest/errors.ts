@@ -72,7 +72,7 @@ export function reject(
   return new CairnError(code, message, details as unknown as Record<string, unknown>);
 }
 
-/** Shorthand for the common case: a malformed payload. */
+/** Shorthand for the common case: a malformed payload. @example throw malformed('mqtt', 'bad_topic', 'The topic is not cairn/<org>/<site>/<sensor>.') */
 export function malformed(source: IngestSource, reason: IngestReason, message: string, path?: string, limit?: number): CairnError {
   const extra: { path?: string; limit?: number } = {};
   if (path !== undefined) extra.path = path;

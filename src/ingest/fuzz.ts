@@ -139,6 +139,8 @@ export interface FuzzReport {
  * Feed `iterations` mutated variants of `seeds` to `run`. Half the variants are structure-aware
  * JSON mutations (when the seed parses), half text mutations. Throws an assertion-style Error
  * naming the iteration when `run` throws anything but a CairnError or takes longer than `maxMsPerCall`.
+ *
+ * @example fuzzAdapter({ seed: 1, iterations: 3000, seeds: [sample], run: (s) => parseMistWebhook(s) })
  */
 export function fuzzAdapter(opts: {
   seed: number;

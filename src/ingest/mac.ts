@@ -93,7 +93,7 @@ export function parseMac(input: string): string | undefined {
   return out;
 }
 
-/** True when `input` is a MAC in one of the notations `parseMac` accepts. */
+/** True when `input` is a MAC in one of the notations `parseMac` accepts. @example isValidMac('aabb.ccdd.eeff') === true */
 export function isValidMac(input: string): boolean {
   return parseMac(input) !== undefined;
 }
@@ -127,7 +127,7 @@ export function isLocallyAdministered(mac: string): boolean {
   return o >= 0 && (o & 0x02) !== 0;
 }
 
-/** True for group (multicast/broadcast) addresses: bit 0x01 of the first octet. Never a client. */
+/** True for group (multicast/broadcast) addresses: bit 0x01 of the first octet. Never a client. @example isMulticastMac('01:00:5e:00:00:fb') === true */
 export function isMulticastMac(mac: string): boolean {
   const o = firstOctet(mac);
   return o >= 0 && (o & 0x01) !== 0;

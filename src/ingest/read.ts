@@ -60,13 +60,13 @@ export function parseJsonBody(raw: string | Uint8Array, source: IngestSource, ma
   }
 }
 
-/** Join a path and a key or index, for error messages only. */
+/** Join a path and a key or index, for error messages only. @example at(at('events', 3), 'mac') === 'events[3].mac' */
 export function at(path: string, key: string | number): string {
   if (typeof key === 'number') return `${path}[${key}]`;
   return path === '' ? key : `${path}.${key}`;
 }
 
-/** The value as a plain object, or a refusal naming `path`. */
+/** The value as a plain object, or a refusal naming `path`. @example const ev = asObject(events[i], 'mist', 'events[3]') */
 export function asObject(v: unknown, source: IngestSource, path: string): Json {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
     throw malformed(source, 'not_object', `${path || 'The body'} must be a JSON object.`, path || undefined);
@@ -74,7 +74,12 @@ export function asObject(v: unknown, source: IngestSource, path: string): Json {
   return v as Json;
 }
 
-/** An optional string field: `undefined` when absent or null; refused when not a string or too long. */
+/**
+ * An optional string field: `undefined` when absent or null; refused when not a string or longer
+ * than `maxLen` characters.
+ *
+ * @example optString(ev, 'map_id', 'mist', 'events[0]') // '845a…' or undefined
+ */
 export function optString(o: Json, key: string, source: IngestSource, path: string, maxLen: number = INGEST_LIMITS.maxStringLength): string | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
@@ -83,7 +88,7 @@ export function optString(o: Json, key: string, source: IngestSource, path: stri
   return v;
 }
 
-/** A required string field (empty strings refused too). */
+/** A required string field (empty strings refused too). @example reqString(body, 'topic', 'mist', '', 64) */
 export function reqString(o: Json, key: string, source: IngestSource, path: string, maxLen: number = INGEST_LIMITS.maxStringLength): string {
   const v = optString(o, key, source, path, maxLen);
   if (v === undefined || v.length === 0) throw malformed(source, 'missing_field', `${at(path, key)} is required.`, at(path, key));
@@ -93,6 +98,8 @@ export function reqString(o: Json, key: string, source: IngestSource, path: stri
 /**
  * An optional finite number; with `lenient`, a numeric string is accepted too (Meraki sends
  * some numbers as strings). `undefined` when absent, null or an empty string.
+ *
+ * @example optNumber(loc, 'x', 'meraki', 'locations[0]', true) // 12.4 for 12.4 or "12.4"
  */
 export function optNumber(o: Json, key: string, source: IngestSource, path: string, lenient = false): number | undefined {
   const v = o[key];
@@ -111,22 +118,14 @@ export function optNumber(o: Json, key: string, source: IngestSource, path: stri
   throw malformed(source, 'wrong_type', `${at(path, key)} must be a number.`, at(path, key));
 }
 
-/** A required finite number. */
+/** A required finite number. @example reqNumber(ev, 'timestamp', 'mist', 'events[0]') */
 export function reqNumber(o: Json, key: string, source: IngestSource, path: string, lenient = false): number {
   const v = optNumber(o, key, source, path, lenient);
   if (v === undefined) throw malformed(source, 'missing_field', `${at(path, key)} is required.`, at(path, key));
   return v;
 }
 
-/** An optional boolean. */
-export function optBoolean(o: Json, key: string, source: IngestSource, path: string): boolean | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw malformed(source, 'wrong_type', `${at(path, key)} must be true or false.`, at(path, key));
-  return v;
-}
-
-/** An optional array, refused when longer than `maxItems`. */
+/** An optional array, refused when longer than `maxItems`. @example optArray(body, 'events', 'mist', '', 5000) */
 export function optArray(o: Json, key: string, source: IngestSource, path: string, maxItems: number): unknown[] | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
@@ -135,7 +134,7 @@ export function optArray(o: Json, key: string, source: IngestSource, path: strin
   return v;
 }
 
-/** An optional nested object. */
+/** An optional nested object. @example optObject(body, 'data', 'meraki', '') */
 export function optObject(o: Json, key: string, source: IngestSource, path: string): Json | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
@@ -145,7 +144,10 @@ export function optObject(o: Json, key: string, source: IngestSource, path: stri
 /**
  * Run `fn` over each record of a batch, collecting its output. A record that `fn` refuses with
  * `CAIRN_ERR_INGEST_UNSUPPORTED` is skipped; one refused as malformed is skipped too, unless
- * `opts.strict`, in which case the refusal propagates. Skips are reported to `opts.onSkip`.
+ * `opts.strict`, in which case the refusal propagates. Skips are reported to `opts.onSkip`, and a
+ * skipped record's partial output is removed. Other errors (bugs) always propagate.
+ *
+ * @example eachRecord(events, opts, [] as RawObservation[], (ev, i, out) => out.push(toObservation(ev, i)))
  */
 export function eachRecord<T>(items: readonly unknown[], opts: ParseOptions, out: T[], fn: (item: unknown, index: number, out: T[]) => void): T[] {
   for (let i = 0; i < items.length; i++) {
@@ -168,7 +170,7 @@ export type CollectFlags = Readonly<Record<PersonalField, boolean>>;
 
 const NOTHING: CollectFlags = Object.freeze({ ip: false, username: false, hostname: false, ssid: false, manufacturer: false, os: false });
 
-/** Flags from the tenant's `collect` list; default collects nothing. */
+/** Flags from the tenant's `collect` list; default collects nothing. @example collectFlags({ collect: ['ssid'] }).ssid === true */
 export function collectFlags(opts: ParseOptions | undefined): CollectFlags {
   const c = opts?.collect;
   if (!c || c.length === 0) return NOTHING;
@@ -241,7 +243,7 @@ export function normaliseBand(v: unknown): Band | undefined {
   }
 }
 
-/** Epoch milliseconds in the accepted range, or a refusal naming `path`. */
+/** Epoch milliseconds in the accepted range (1970–2100), rounded, or a refusal naming `path`. @example checkTimeMs(1641977166586, 'spaces', 'recordTimestamp') */
 export function checkTimeMs(ms: number, source: IngestSource, path: string): number {
   if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_MS) {
     throw malformed(source, 'invalid_timestamp', `${path} is not a plausible time.`, path);
@@ -249,7 +251,7 @@ export function checkTimeMs(ms: number, source: IngestSource, path: string): num
   return Math.round(ms);
 }
 
-/** Epoch seconds (possibly fractional, as Mist sends them) to epoch ms. */
+/** Epoch seconds (possibly fractional, as Mist sends them) to epoch ms. @example secondsToMs(1461220784.5, 'mist', 'timestamp') === 1461220784500 */
 export function secondsToMs(s: number, source: IngestSource, path: string): number {
   return checkTimeMs(s * 1000, source, path);
 }
@@ -257,6 +259,8 @@ export function secondsToMs(s: number, source: IngestSource, path: string): numb
 /**
  * An ISO 8601 / RFC 3339 timestamp with a date, a time and a zone (`2024-03-01T09:15:30Z`) to
  * epoch ms. Date-only or zone-less strings are refused: their instant is ambiguous.
+ *
+ * @example isoToMs('2024-03-01T09:15:30Z', 'meraki', 'time') === 1709284530000
  */
 export function isoToMs(s: string, source: IngestSource, path: string): number {
   const ok =

@@ -1,3 +1,4 @@
+/** Association sessions: disassociation, roaming, idle timeout, bounds, and the Aruba examples end to end. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AssociationSessionBuilder } from './sessions.ts';

@@ -13,7 +13,7 @@ export function readFormat(name: string): string {
   return readFileSync(`${SHARED_DATA_DIR}formats/${name}`, 'utf8');
 }
 
-/** A file from `shared/data/contacts/` as text. */
+/** A file from `shared/data/contacts/` as text. @example readContacts('tij_WS16.dat') */
 export function readContacts(name: string): string {
   return readFileSync(`${SHARED_DATA_DIR}contacts/${name}`, 'utf8');
 }

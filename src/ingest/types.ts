@@ -112,16 +112,9 @@ export interface ZoneTransition {
   atMs: number;
 }
 
-/**
- * A client associating with or leaving an AP, from controller syslog (Aruba `stm`/`authmgr`,
- * hostapd). Feeds `AssociationSessionBuilder`.
- *
- * `idType` `hashed` means the sender already pseudonymised the MAC (Aruba logs run through
- * WiFiTrace's anonymiser wrap such tokens in `#…#`): the token is kept as it is.
- */
-export interface Association {
+/** Who was at which AP: what an association event and a session have in common. */
+export interface ClientAtAp {
   source: IngestSource;
-  type: 'associate' | 'disassociate';
   /** Personal (R-DATA-1). Normalised MAC, or the sender's opaque token when `idType` is `hashed`. */
   deviceId: string;
   idType: 'mac' | 'hashed';
@@ -129,8 +122,19 @@ export interface Association {
   /** The AP identity sessions are keyed on: the AP name when known (all radios of one AP are one place), else its BSSID. */
   apKey: string;
   apName?: string;
-  /** BSSID or AP MAC, normalised, when the line carried a clear one. */
+  /** BSSID or AP MAC, normalised, when the source carried a clear one. */
   apMac?: string;
+}
+
+/**
+ * A client associating with or leaving an AP, from controller syslog (Aruba `stm`/`authmgr`,
+ * hostapd). Feeds `AssociationSessionBuilder`.
+ *
+ * `idType` `hashed` means the sender already pseudonymised the MAC (Aruba logs run through
+ * WiFiTrace's anonymiser wrap such tokens in `#…#`): the token is kept as it is.
+ */
+export interface Association extends ClientAtAp {
+  type: 'associate' | 'disassociate';
   atMs: number;
   /** The vendor's event id (`501100`, `AP-STA-CONNECTED`), as a metrics label. */
   eventId: string;
@@ -146,15 +150,7 @@ export interface Association {
 export type SessionEndReason = 'disassociation' | 'roam' | 'timeout' | 'flush' | 'evicted';
 
 /** A device's stay at one AP, from association to disassociation (WiFiTrace's session). */
-export interface AssociationSession {
-  source: IngestSource;
-  /** Personal (R-DATA-1). As in `Association`. */
-  deviceId: string;
-  idType: 'mac' | 'hashed';
-  randomized: boolean;
-  apKey: string;
-  apName?: string;
-  apMac?: string;
+export interface AssociationSession extends ClientAtAp {
   startMs: number;
   /** The last moment there is evidence for: the disassociation, the roam, or (timeout, flush) the last event. */
   endMs: number;

@@ -4,3 +4,4 @@ export * from './clock.ts';
 export * from './ids.ts';
 export * from './logger.ts';
 export * from './events.ts';
+export * from './paths.ts';

@@ -5,7 +5,7 @@ async function api(path, init) {
   const res = await fetch(path, init);
   if (res.status === 401) {
     location.href = '/login';
-    throw new Error('signed out');
+    return new Promise(() => {}); // the page is going away; nothing after this should run
   }
   return res.ok ? res.json() : null;
 }

@@ -1,3 +1,4 @@
+/** Fuzz: Meraki Scanning API v3 posts built from the constructed samples, fixed seeds. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fuzzAdapter } from '../fuzz.ts';

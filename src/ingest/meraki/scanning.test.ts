@@ -1,3 +1,4 @@
+/** Meraki Scanning API v3 on the constructed WiFi and BLE samples: validator, secret, fixes, BLE identity. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CairnError } from '../../kernel/errors.ts';

@@ -8,6 +8,7 @@
  * constant time. Numbers may arrive as strings, and RSSI with either sign.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { CairnError } from '../../kernel/errors.ts';
 import { malformed, reject } from '../errors.ts';
 import { iBeaconId } from '../ble.ts';
 import { isLocallyAdministered, parseMac } from '../mac.ts';
@@ -203,6 +204,9 @@ function clientObservations(ob: Json, path: string, isBle: boolean, bleKind: Obs
  * @example parseMerakiScanning(rawBody, { secret: 'supersecret-test' }).length // 3 for the constructed WiFi sample
  */
 export function parseMerakiScanning(rawBody: string | Uint8Array, opts: MerakiOptions): RawObservation[] {
+  if (typeof opts.secret !== 'string' || opts.secret.length === 0) {
+    throw new CairnError('CAIRN_ERR_CONFIG', 'No Meraki shared secret is configured for this receiver.');
+  }
   const body = asObject(parseJsonBody(rawBody, S, opts.maxBodyBytes ?? INGEST_LIMITS.maxBodyBytes), S, '');
   checkSecret(body['secret'], opts.secret);
   const version = body['version'];

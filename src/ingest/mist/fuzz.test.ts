@@ -1,3 +1,4 @@
+/** Fuzz: Mist webhook deliveries from every sample and mutated signature headers, fixed seeds. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fuzzAdapter, mutateText, prng } from '../fuzz.ts';

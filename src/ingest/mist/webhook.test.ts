@@ -1,3 +1,4 @@
+/** Mist webhooks on the mist_openapi samples: signature vector, every topic, refusals. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CairnError } from '../../kernel/errors.ts';

@@ -1,3 +1,4 @@
+/** Fuzz: MQTT sensor messages, fixed seeds. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fuzzAdapter } from '../fuzz.ts';

@@ -1,3 +1,4 @@
+/** MQTT sensor format: topic segments, reports, spoofing and refusals. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CairnError } from '../../kernel/errors.ts';

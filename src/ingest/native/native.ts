@@ -107,9 +107,14 @@ export function parseNativeBatch(input: string | Uint8Array | object, opts: Nati
   }
   if (!checker.Check(body)) {
     const e = checker.Errors(body).First();
+    if (e?.type === ValueErrorType.ObjectAdditionalProperties) {
+      // The unknown key is client input (it could be a MAC): name only the object it is in.
+      const parent = jsonPath(e.path.slice(0, e.path.lastIndexOf('/'))) || 'The body';
+      throw malformed(S, 'invalid_value', `${parent} has a field the format does not define.`, parent === 'The body' ? undefined : parent);
+    }
     const path = e ? jsonPath(e.path) || 'observations' : 'observations';
     const reason = e ? reasonFor(e.type) : 'invalid_value';
-    throw malformed(S, reason, `${path}: ${e ? e.message : 'invalid'}.`, path);
+    throw malformed(S, reason, `${path}: ${e ? e.message : 'invalid'}`, path);
   }
   const batch = body as NativeBatch;
   const flags = collectFlags(opts);

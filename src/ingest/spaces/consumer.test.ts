@@ -1,3 +1,4 @@
+/** Spaces firehose consumer against a real local HTTP server replaying a recorded stream: drops, 503, idle, sink failures, exactly-once. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -172,4 +173,30 @@ test('skips bad and oversized lines, and stops with CAIRN_ERR_UNAUTHENTICATED wh
   assert.deepEqual(got, ['event-0']);
   assert.deepEqual(skipped, ['bad_json', 'line_too_long']);
   await srv.close();
+});
+
+test('a connection that goes silent is dropped after idleTimeoutMs and resumed', async () => {
+  const stream = recordedStream().slice(0, 8);
+  let n = 0;
+  const srv = await serve((req, res) => {
+    n++;
+    const from = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('fromTimestamp') ?? 0);
+    const lines = stream.filter((r) => r.ts >= from).map((r) => r.line + '\n');
+    res.writeHead(200);
+    // First connection: half the records, then silence with the socket left open.
+    res.write((n === 1 ? lines.slice(0, 4) : lines).join(''));
+  });
+  const got: string[] = [];
+  const states: FirehoseState[] = [];
+  const c = new SpacesFirehoseConsumer({ url: srv.url, apiKey: 'k', fromTimestamp: BASE_TS, idleTimeoutMs: 150, initialBackoffMs: 5, random: () => 0, onRecord: (r) => { got.push(r.recordUid); }, onStateChange: (s) => states.push(s) });
+  const done = c.run();
+  try {
+    await until(() => got.length >= 8);
+    assert.deepEqual(got, Array.from({ length: 8 }, (_, i) => `event-${i}`));
+    assert.ok(states.some((s) => s.state === 'backoff' && s.reason === 'idle'), JSON.stringify(states));
+  } finally {
+    await c.stop();
+    await done;
+    await srv.close();
+  }
 });

@@ -94,6 +94,8 @@ export class SpacesFirehoseConsumer {
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
+  /** Set when the current connection was cut for being idle (the stream then only sees a reset). */
+  private idled = false;
 
   constructor(private readonly opts: FirehoseConsumerOptions) {
     const u = new URL(opts.url);
@@ -174,7 +176,10 @@ export class SpacesFirehoseConsumer {
       const headers = { 'x-api-key': this.opts.apiKey, accept: 'application/x-ndjson, application/json' };
       const req = lib.request(url, { method: 'GET', headers, agent: this.opts.agent }, resolve);
       this.req = req;
-      req.setTimeout(this.opts.idleTimeoutMs ?? 60_000, () => req.destroy(new IdleError()));
+      req.setTimeout(this.opts.idleTimeoutMs ?? 60_000, () => {
+        this.idled = true;
+        req.destroy();
+      });
       req.on('error', rejectP);
       req.end();
     });
@@ -190,6 +195,7 @@ export class SpacesFirehoseConsumer {
     if (from !== undefined) url.searchParams.set('fromTimestamp', String(from));
     const maxLine = this.opts.maxLineBytes ?? INGEST_LIMITS.maxLineBytes;
     let progressed = false;
+    this.idled = false;
     this.stats.connections++;
     try {
       const res = await this.open(url);
@@ -235,10 +241,10 @@ export class SpacesFirehoseConsumer {
         }
       }
       // The server ended the response; a partial last line is discarded and replayed on resume.
-      return { progressed, reason: 'ended' };
+      return { progressed, reason: this.idled ? 'idle' : 'ended' };
     } catch (e) {
       if (isCairnError(e) && e.code === 'CAIRN_ERR_UNAUTHENTICATED') throw e;
-      return { progressed, reason: e instanceof IdleError ? 'idle' : e instanceof SinkError ? 'sink_error' : 'disconnected' };
+      return { progressed, reason: e instanceof SinkError ? 'sink_error' : this.idled ? 'idle' : 'disconnected' };
     } finally {
       this.req = undefined;
     }
@@ -279,13 +285,6 @@ export class SpacesFirehoseConsumer {
     this.seen.add(rec.recordUid);
     if (this.last === undefined || rec.recordTimestamp > this.last) this.last = rec.recordTimestamp;
     return true;
-  }
-}
-
-/** The connection was idle for longer than `idleTimeoutMs`. */
-class IdleError extends Error {
-  constructor() {
-    super('firehose idle');
   }
 }
 

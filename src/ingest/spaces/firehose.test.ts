@@ -1,3 +1,4 @@
+/** Spaces firehose lines on the Beam_Template samples: location update, keep-alive, counts, refusals; the LRU. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CairnError } from '../../kernel/errors.ts';

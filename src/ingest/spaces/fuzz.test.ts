@@ -1,3 +1,4 @@
+/** Fuzz: Spaces firehose lines, fixed seed. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fuzzAdapter } from '../fuzz.ts';

@@ -3,6 +3,7 @@
  * re-delivered records (firehose replays after a reconnect). Backed by a `Map`, whose insertion
  * order is the recency order; every operation is O(1).
  */
+/** Recently seen keys, at most `capacity` of them. @example const seen = new LruSet(100_000); if (!seen.add(uid)) return; // duplicate */
 export class LruSet {
   private readonly keys = new Map<string, true>();
 

@@ -1,3 +1,4 @@
+/** Aruba syslog: fields against the elastic-wifitrace reference output, association coding as WiFiTrace does it. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CairnError } from '../../kernel/errors.ts';

@@ -71,18 +71,23 @@ export interface ArubaMessage {
   auth?: ArubaAuth;
 }
 
-/** Remove a `w…w` pseudonym wrapper; `hashed` tells whether there was one. */
-function unwrap(v: string, w: number): { value: string; hashed: boolean } {
-  if (v.length >= 2 && v.charCodeAt(0) === w && v.charCodeAt(v.length - 1) === w) return { value: v.slice(1, -1), hashed: true };
-  return { value: v, hashed: false };
+/** True when `v` is wrapped as `w…w` (a pseudonymised value). */
+function wrapped(v: string, w: number): boolean {
+  return v.length >= 2 && v.charCodeAt(0) === w && v.charCodeAt(v.length - 1) === w;
 }
 
-function isLetters(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
+/** `v` without its `w…w` pseudonym wrapper, if it has one. */
+function unwrap(v: string, w: number): string {
+  return wrapped(v, w) ? v.slice(1, -1) : v;
+}
+
+/** True when s[a, b) is 1+ ASCII letters. */
+function isLetters(s: string, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) {
     const c = s.charCodeAt(i) | 32;
     if (c < 97 || c > 122) return false;
   }
-  return s.length > 0;
+  return b > a;
 }
 
 /** `<digits>` at `i`: the value and the index after `>`, or undefined. */
@@ -140,15 +145,13 @@ function parseAuth(m: ArubaMessage, text: string): void {
     }
     const raw = text.slice(k + key.length, stop);
     if (name === 'mac') {
-      const u = unwrap(raw, 35);
-      m.client = u.value;
-      m.clientHashed = u.hashed;
+      m.client = unwrap(raw, 35);
+      m.clientHashed = wrapped(raw, 35);
     } else if (name === 'username') {
-      const u = unwrap(raw, 37);
-      auth.username = u.value;
-      auth.usernameHashed = u.hashed;
+      auth.username = unwrap(raw, 37);
+      auth.usernameHashed = wrapped(raw, 37);
     } else if (name === 'ip') {
-      auth.ip = unwrap(raw, 42).value;
+      auth.ip = unwrap(raw, 42);
     } else if (name !== 'usernameHashed') {
       auth[name] = raw;
     }
@@ -164,10 +167,10 @@ function parseTriple(m: ArubaMessage, text: string, t: number): void {
   if (bssEnd < 0) return;
   let nameEnd = text.indexOf(' ', bssEnd + 1);
   if (nameEnd < 0) nameEnd = text.length;
-  m.apIp = unwrap(text.slice(t, ipEnd), 42).value;
-  const b = unwrap(text.slice(ipEnd + 1, bssEnd), 35);
-  m.apBssid = b.value;
-  m.apBssidHashed = b.hashed;
+  m.apIp = unwrap(text.slice(t, ipEnd), 42);
+  const b = text.slice(ipEnd + 1, bssEnd);
+  m.apBssid = unwrap(b, 35);
+  m.apBssidHashed = wrapped(b, 35);
   m.apName = text.slice(bssEnd + 1, nameEnd);
   const detail = text.slice(nameEnd + 1).trim();
   if (detail.length > 0) m.detail = detail;
@@ -178,15 +181,15 @@ function parseStation(m: ArubaMessage, text: string): void {
   const start = 'Station '.length;
   const colon = text.indexOf(': ', start);
   if (!text.startsWith('Station ') || colon < 0) return;
-  const c = unwrap(text.slice(start, colon), 35);
-  m.client = c.value;
-  m.clientHashed = c.hashed;
+  const c = text.slice(start, colon);
+  m.client = unwrap(c, 35);
+  m.clientHashed = wrapped(c, 35);
   const b = text.indexOf('BSSID ', colon);
   const on = text.indexOf(' on AP ', colon);
   if (b >= 0 && on > b) {
-    const u = unwrap(text.slice(b + 6, on), 35);
-    m.apBssid = u.value;
-    m.apBssidHashed = u.hashed;
+    const u = text.slice(b + 6, on);
+    m.apBssid = unwrap(u, 35);
+    m.apBssidHashed = wrapped(u, 35);
     m.apName = text.slice(on + 7).trim();
   }
 }
@@ -202,9 +205,9 @@ function parseGeneric(m: ArubaMessage, text: string): void {
   const space = text.indexOf(' ', macStart);
   const macEnd = colon >= 0 && (space < 0 || colon < space) ? colon : space;
   if (macEnd <= macStart) return;
-  const c = unwrap(text.slice(macStart, macEnd), 35);
-  m.client = c.value;
-  m.clientHashed = c.hashed;
+  const c = text.slice(macStart, macEnd);
+  m.client = unwrap(c, 35);
+  m.clientHashed = wrapped(c, 35);
   const ap = text.indexOf(' AP ', macEnd - 1);
   const sn = text.indexOf('(SN ', macEnd);
   if (sn >= 0 && (ap < 0 || sn < ap)) {
@@ -233,7 +236,7 @@ export function parseArubaMessage(msg: string): ArubaMessage | undefined {
   }
   if (msg.charCodeAt(i) !== 60) return undefined;
   const lvEnd = msg.indexOf('>', i);
-  if (lvEnd < 0 || lvEnd - i > 9 || !isLetters(msg.slice(i + 1, lvEnd))) return undefined;
+  if (lvEnd < 0 || lvEnd - i > 9 || !isLetters(msg, i + 1, lvEnd)) return undefined;
   const m: ArubaMessage = { messageId: id[0], level: msg.slice(i + 1, lvEnd), text: '' };
   if (pid2 !== undefined) m.pid2 = pid2;
   i = skipSpaces(msg, lvEnd + 1);
@@ -247,7 +250,7 @@ export function parseArubaMessage(msg: string): ArubaMessage | undefined {
       if (open === 60) {
         if (sp > 0) {
           m.controller = inner.slice(0, sp);
-          m.controllerIp = unwrap(inner.slice(sp + 1), 42).value;
+          m.controllerIp = unwrap(inner.slice(sp + 1), 42);
         } else {
           m.controller = inner;
         }
@@ -257,7 +260,7 @@ export function parseArubaMessage(msg: string): ArubaMessage | undefined {
         const sp2 = body.lastIndexOf(' ');
         if (atSign > 0 && sp2 > atSign) {
           m.iapName = body.slice(0, atSign);
-          m.iapIp = unwrap(body.slice(atSign + 1, sp2), 42).value;
+          m.iapIp = unwrap(body.slice(atSign + 1, sp2), 42);
           m.iapProcess = body.slice(sp2 + 1);
         }
       }
@@ -285,7 +288,7 @@ export function arubaGrokFields(
 ): Record<string, string> {
   const f: Record<string, string> = {};
   f['timestamp'] = header.timestampText;
-  if (header.hostname !== undefined) f['source_name'] = unwrap(header.hostname, 42).value;
+  if (header.hostname !== undefined) f['source_name'] = unwrap(header.hostname, 42);
   if (header.appName !== undefined) f['process'] = header.appName;
   if (header.procId !== undefined) f['pid'] = header.procId;
   f['msg_code'] = String(m.messageId);

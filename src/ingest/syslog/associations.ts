@@ -17,7 +17,7 @@ function bad(message: string): never {
   throw reject('CAIRN_ERR_SYSLOG_MALFORMED', 'syslog', 'bad_message', message);
 }
 
-/** The client: a normalised MAC, or a hashed token kept as it is. */
+/** The client: a normalised MAC, or a hashed token kept as it is. A fresh object the caller completes. */
 function clientRef(raw: string | undefined, hashed: boolean | undefined): Pick<Association, 'deviceId' | 'idType' | 'randomized'> {
   if (raw === undefined || raw.length === 0 || raw.length > 128) bad('The association message names no client.');
   if (hashed) return { deviceId: raw, idType: 'hashed', randomized: false };
@@ -29,13 +29,18 @@ function clientRef(raw: string | undefined, hashed: boolean | undefined): Pick<A
 function fromAruba(sys: SyslogMessage, m: ArubaMessage, flags: CollectFlags): Association | undefined {
   const type = ARUBA_ASSOCIATION_IDS.has(m.messageId) ? 'associate' : ARUBA_DISASSOCIATION_IDS.has(m.messageId) ? 'disassociate' : undefined;
   if (type === undefined) return undefined;
-  const ref = clientRef(m.client, m.clientHashed);
+  const client = clientRef(m.client, m.clientHashed);
   const apName = (m.auth ? m.auth.ap : m.apName) || undefined;
   const bssid = m.apBssid && !m.apBssidHashed ? parseMac(m.apBssid) : undefined;
   // Sessions are per AP, not per radio: the name when there is one (WiFiTrace keys on AP_Name).
   const apKey = apName ?? bssid ?? (m.apBssidHashed ? m.apBssid : undefined);
   if (apKey === undefined || apKey.length > 128) bad('The association message names no AP.');
-  const a: Association = { source: 'syslog', type, ...ref, apKey, atMs: sys.atMs, eventId: String(m.messageId) };
+  const a = client as Association;
+  a.source = 'syslog';
+  a.type = type;
+  a.apKey = apKey;
+  a.atMs = sys.atMs;
+  a.eventId = String(m.messageId);
   if (apName) a.apName = apName;
   if (bssid) a.apMac = bssid;
   if (m.auth) copyPersonal(a, flags, { ip: m.auth.ip, username: m.auth.username, ssid: m.auth.ssid });
@@ -46,6 +51,8 @@ function fromAruba(sys: SyslogMessage, m: ArubaMessage, flags: CollectFlags): As
  * The association event in an already parsed syslog message, or `undefined` when it is not one.
  * Throws `CAIRN_ERR_SYSLOG_MALFORMED` (`bad_message`) when it is an association id whose client
  * or AP cannot be read.
+ *
+ * @example syslogAssociation(parseSyslogLine(line, { referenceMs }), { collect: ['ssid'] })?.type // 'associate'
  */
 export function syslogAssociation(sys: SyslogMessage, opts: Pick<ParseOptions, 'collect'> = {}): Association | undefined {
   const msg = sys.msg;
@@ -75,7 +82,9 @@ export function parseSyslogAssociation(line: string, opts: SyslogAssociationOpti
 
 /**
  * A connected-client observation at the AP, for sources that only have association events
- * (AP-level presence). Hashed clients give `undefined`: they cannot be joined with other sources.
+ * (AP-level presence). Hashed clients and disassociations give `undefined`.
+ *
+ * @example associationToObservation(a) // { source: 'syslog', kind: 'wifi-connected', sensorId: a.apKey, … }
  */
 export function associationToObservation(a: Association): RawObservation | undefined {
   if (a.idType !== 'mac' || a.type !== 'associate') return undefined;

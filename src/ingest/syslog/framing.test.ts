@@ -1,3 +1,4 @@
+/** TCP syslog framing: octet counting and newline framing, split chunks, oversize and bad headers. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CairnError } from '../../kernel/errors.ts';

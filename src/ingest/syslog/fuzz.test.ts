@@ -1,3 +1,4 @@
+/** Fuzz: syslog lines (Aruba, hostapd, RFC 5424) and the framer, fixed seeds. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fuzzAdapter, mutateText, prng } from '../fuzz.ts';

@@ -1,3 +1,4 @@
+/** RFC 3164 / RFC 5424 line parsing, timestamps and years, refusals; hostapd events. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CairnError } from '../../kernel/errors.ts';

@@ -33,13 +33,53 @@ export function rowHash(prevHash: string, r: readonly unknown[]): string {
   return sha256hex(prevHash + SEP + r[0] + SEP + r[1] + SEP + r[2] + SEP + r[3] + SEP + r[4] + SEP + r[5] + SEP + r[6] + SEP + r[7] + SEP + r[8]);
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_G = /[\x00-\x1f\x7f]/g;
+
 /** Strip control characters from a short field so the separator stays unambiguous. */
 export function cleanField(s: string, max = 512): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, max);
+  const t = CONTROL.test(s) ? s.replace(CONTROL_G, ' ') : s;
+  return t.length > max ? t.slice(0, max) : t;
 }
 
 /** The text a checkpoint or anchor signature covers. */
 export function signedPayload(kind: 'checkpoint' | 'anchor', orgId: string, seq: number, hash: string, atMs: number): Buffer {
   return Buffer.from(`cairn-audit-${kind}|v1|${orgId}|${seq}|${hash}|${atMs}`);
+}
+
+/**
+ * Checks a run of events in seq order: continuity, links and recomputed hashes. Used by the
+ * verifier in-process and by each verification worker on its slice of the chain.
+ */
+export class ChainChecker {
+  expected: number;
+  prev: string;
+  count = 0;
+  firstSeq: number | null = null;
+  /** The prev_hash the first row claimed (for stitching slices together). */
+  firstPrev: string | null = null;
+  constructor(startSeq: number, startPrev: string | null) {
+    this.expected = startSeq;
+    this.prev = startPrev ?? '';
+  }
+
+  /** null when the row is good; otherwise why it is bad. `row` is in AUDIT_COLS order. */
+  check(row: readonly unknown[]): string | null {
+    const seq = Number(row[1]);
+    if (seq !== this.expected) return seq > this.expected ? `event ${this.expected} is missing (next present is ${seq})` : `event ${seq} is out of order or duplicated (expected ${this.expected})`;
+    if (this.firstPrev === null) {
+      this.firstPrev = row[9] as string;
+      if (this.prev === '') this.prev = this.firstPrev;
+    }
+    if (row[9] !== this.prev) return `event ${seq} does not link to the previous event (inserted, deleted or reordered)`;
+    const h = rowHash(this.prev, row);
+    if (h !== row[10]) return `event ${seq} was altered (hash mismatch)`;
+    this.firstSeq ??= seq;
+    this.prev = h;
+    this.expected++;
+    this.count++;
+    return null;
+  }
 }

@@ -14,7 +14,30 @@ import type { EventBus } from '../../kernel/events.ts';
 import { reposFor, AUDIT_COLS, SqliteDatabase, type AuditEventRow, type CheckpointRow, type Database, type Executor } from '../../storage/index.ts';
 import { actorString, type Ctx } from '../context.ts';
 import type { KeyService } from '../keys/index.ts';
-import { cleanField, eventHash, GENESIS_HASH, rowHash, signedPayload } from './chain.ts';
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { ChainChecker, cleanField, eventHash, GENESIS_HASH, signedPayload } from './chain.ts';
+import type { SliceJob, SliceResult } from './verify-worker.ts';
+
+/** Chains longer than this are verified in parallel slices on worker threads (SQLite). */
+const PARALLEL_MIN_EVENTS = 100_000;
+
+/** The worker's module: the TypeScript source under tsx, the bundled file in dist/. */
+function workerUrl(): URL {
+  return import.meta.url.endsWith('.ts') ? new URL('./verify-worker.ts', import.meta.url) : new URL('./audit-verify-worker.js', import.meta.url);
+}
+
+function runSlice(job: SliceJob): Promise<SliceResult> {
+  return new Promise((resolve, reject) => {
+    // Under tsx (tests, bench) the worker registers the TypeScript loader before importing the source.
+    const w = import.meta.url.endsWith('.ts')
+      ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(workerUrl().href)}); })`, { eval: true, workerData: job })
+      : new Worker(workerUrl(), { workerData: job });
+    w.once('message', (m: SliceResult) => resolve(m));
+    w.once('error', reject);
+    w.once('exit', (code) => code !== 0 && reject(new Error(`verification worker exited ${code}`)));
+  });
+}
 
 export type Outcome = 'ok' | 'denied' | 'error';
 
@@ -48,6 +71,8 @@ interface Signer {
 }
 
 export class AuditService {
+  /** Chains with at least this many events are verified in parallel slices (SQLite). */
+  parallelMinEvents = PARALLEL_MIN_EVENTS;
   private signers = new Map<string, Promise<Signer>>();
   constructor(
     private readonly keys: KeyService,
@@ -187,30 +212,55 @@ export class AuditService {
     }
     const cpBySeq = new Map(checkpoints.map((c) => [c.seq, c]));
 
+    const checker = new ChainChecker(expected, prev);
     const check = (row: readonly unknown[]): string | null => {
-      const seq = Number(row[1]);
-      if (seq !== expected) return seq > expected ? `event ${expected} is missing (next present is ${seq})` : `event ${seq} is out of order or duplicated (expected ${expected})`;
-      if (row[9] !== prev) return `event ${seq} does not link to the previous event (inserted, deleted or reordered)`;
-      const h = rowHash(prev, row);
-      if (h !== row[10]) return `event ${seq} was altered (hash mismatch)`;
-      const cp = cpBySeq.get(seq);
+      const why = checker.check(row);
+      if (why) return why;
+      const cp = cpBySeq.get(Number(row[1]));
       if (cp) {
-        if (cp.hash !== h) return `event ${seq} differs from its signed checkpoint`;
+        if (cp.hash !== checker.prev) return `event ${row[1]} differs from its signed checkpoint`;
         result.checkpointsChecked++;
       }
-      prev = h;
-      expected++;
       return null;
     };
+    const bounds = await repo.seqBounds(orgId);
 
-    if (db instanceof SqliteDatabase) {
+    if (db instanceof SqliteDatabase && db.file !== ':memory:' && bounds && bounds.count >= this.parallelMinEvents && availableParallelism() > 1) {
+      const slices = Math.min(availableParallelism(), 8);
+      const from = Math.max(expected, bounds.min);
+      if (from !== expected) return fail(expected, `event ${expected} is missing (next present is ${from})`);
+      const size = Math.ceil((bounds.max - from + 1) / slices);
+      const jobs: SliceJob[] = [];
+      for (let a = from; a <= bounds.max; a += size) {
+        const b = Math.min(bounds.max, a + size - 1);
+        jobs.push({ file: db.file, orgId, from: a, to: b, checkpointSeqs: checkpoints.filter((c) => c.seq >= a && c.seq <= b).map((c) => c.seq) });
+      }
+      const parts = await Promise.all(jobs.map(runSlice));
+      let link = prev;
+      for (const p of parts) {
+        if (p.firstPrev !== null && p.firstPrev !== link) return fail(p.from, `event ${p.from} does not link to the previous event (inserted, deleted or reordered)`);
+        for (const [seq, h] of p.checkpointHashes) {
+          if (cpBySeq.get(seq)!.hash !== h) return fail(seq, `event ${seq} differs from its signed checkpoint`);
+          result.checkpointsChecked++;
+        }
+        if (p.bad) return { ...result, eventsChecked: result.eventsChecked + p.count, ok: false, firstBad: p.bad };
+        result.eventsChecked += p.count;
+        result.firstSeq ??= p.count > 0 ? p.from : null;
+        if (p.count > 0) result.lastSeq = p.lastSeq;
+        link = p.lastHash;
+      }
+      prev = link;
+      expected = (result.lastSeq ?? expected - 1) + 1;
+    } else if (db instanceof SqliteDatabase) {
       for (const row of db.iterateRaw(`SELECT ${AUDIT_COLS} FROM audit_events WHERE org_id = $1 ORDER BY seq`, [orgId])) {
         const bad = check(row);
-        if (bad) return fail(expected, bad);
+        if (bad) return fail(checker.expected, bad);
         result.firstSeq ??= Number(row[1]);
         result.lastSeq = Number(row[1]);
         result.eventsChecked++;
       }
+      prev = checker.prev;
+      expected = checker.expected;
     } else {
       let after = expected - 1;
       for (;;) {
@@ -218,7 +268,7 @@ export class AuditService {
         for (const r of page) {
           const row = [r.org_id, r.seq, r.at_ms, r.actor, r.action, r.target, r.request_id, r.outcome, r.details, r.prev_hash, r.hash];
           const bad = check(row);
-          if (bad) return fail(expected, bad);
+          if (bad) return fail(checker.expected, bad);
           result.firstSeq ??= r.seq;
           result.lastSeq = r.seq;
           result.eventsChecked++;
@@ -226,6 +276,8 @@ export class AuditService {
         if (page.length < 20_000) break;
         after = page[page.length - 1]!.seq;
       }
+      prev = checker.prev;
+      expected = checker.expected;
     }
     const last = expected - 1;
     const beyond = checkpoints.find((c) => c.seq > last);

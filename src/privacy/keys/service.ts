@@ -21,7 +21,34 @@ interface OrgKeys {
   dataVersions: Map<number, Buffer>;
   activeData: number;
   pseudo: FastHmac;
-  pseudoCache: Map<string, string>;
+  /** Pseudonyms by id kind, keyed by the identifier exactly as it arrived (no normalising on a hit). */
+  pseudoCache: Map<IdKind, Map<string, string>>;
+}
+
+const HEXVAL = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) HEXVAL[48 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEXVAL[97 + i] = 10 + i;
+  HEXVAL[65 + i] = 10 + i;
+}
+const HEXCH = '0123456789abcdef';
+const macScratch = Buffer.alloc(16);
+macScratch.write('mac:', 0, 'latin1');
+
+/**
+ * Write `mac:` + 12 lowercase hex digits of a MAC in any usual notation into a shared scratch
+ * buffer without a regular expression; false when it is not a MAC.
+ */
+function macInput(raw: string): boolean {
+  let n = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 58 || c === 45 || c === 46 || c === 32) continue;
+    const v = c < 128 ? HEXVAL[c]! : -1;
+    if (v < 0 || n === 12) return false;
+    macScratch[4 + n++] = HEXCH.charCodeAt(v);
+  }
+  return n === 12;
 }
 
 const PSEUDO_CACHE_MAX = 200_000;
@@ -112,12 +139,21 @@ export class KeyService {
   }
 
   private pseudonymWith(k: OrgKeys, kind: IdKind, raw: string): string {
-    const norm = `${kind}:${normaliseId(kind, raw)}`;
-    let p = k.pseudoCache.get(norm);
+    let cache = k.pseudoCache.get(kind);
+    if (!cache) {
+      cache = new Map();
+      k.pseudoCache.set(kind, cache);
+    }
+    let p = cache.get(raw);
     if (p === undefined) {
-      p = k.pseudo.hex(Buffer.from(norm));
-      if (k.pseudoCache.size >= PSEUDO_CACHE_MAX) k.pseudoCache.clear();
-      k.pseudoCache.set(norm, p);
+      if (kind === 'mac') {
+        if (!macInput(raw)) throw new CairnError('CAIRN_ERR_VALIDATION', 'Not a MAC address.');
+        p = k.pseudo.hex(macScratch);
+      } else {
+        p = k.pseudo.hex(Buffer.from(`${kind}:${normaliseId(kind, raw)}`));
+      }
+      if (cache.size >= PSEUDO_CACHE_MAX) cache.clear();
+      cache.set(raw, p);
     }
     return p;
   }

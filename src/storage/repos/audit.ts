@@ -86,6 +86,11 @@ export class AuditRepo {
   async deleteCheckpointsBelow(orgId: string, seq: number): Promise<void> {
     await this.x.run('DELETE FROM audit_checkpoints WHERE org_id = $1 AND seq < $2', [orgId, seq]);
   }
+  /** Lowest and highest seq present, and how many events there are. */
+  async seqBounds(orgId: string): Promise<{ min: number; max: number; count: number } | undefined> {
+    const r = await this.x.get<{ min: number | null; max: number | null; count: number }>('SELECT MIN(seq) AS min, MAX(seq) AS max, COUNT(*) AS count FROM audit_events WHERE org_id = $1', [orgId]);
+    return r && r.min !== null && r.max !== null ? { min: Number(r.min), max: Number(r.max), count: Number(r.count) } : undefined;
+  }
   async count(orgId: string): Promise<number> {
     return (await this.x.get<{ n: number }>('SELECT COUNT(*) AS n FROM audit_events WHERE org_id = $1', [orgId]))?.n ?? 0;
   }

@@ -1,3 +1,4 @@
+/** Tests for ZIP reading and the recursive container walk: encryption, flat/nested/lying zip bombs, gzip, tar, cpio, ar and ISO. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';

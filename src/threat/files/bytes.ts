@@ -24,7 +24,12 @@ function need(buf: Uint8Array, off: number, len: number, what: string): void {
   if (!within(buf, off, len)) throw truncated(what, { offset: off, length: len, size: buf.length });
 }
 
-/** Little-/big-endian integer readers that throw CairnError when out of range. */
+/**
+ * Integer readers (`u8`, `u16le`, `u16be`, `u32le`, `u32be`): like Buffer's, but a read past the
+ * end throws CAIRN_ERR_FILE_UNPARSABLE naming `what`. Offsets are byte offsets into `buf`.
+ *
+ * @example u32le(buf, 0x3c, 'e_lfanew')
+ */
 export function u8(buf: Buffer, off: number, what = 'byte'): number {
   need(buf, off, 1, what);
   return buf[off] as number;

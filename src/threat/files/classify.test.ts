@@ -1,3 +1,4 @@
+/** Tests for content-based classification: the shared corpus against its manifest, the seed's extension rule, EICAR exactness and look-alike formats. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';

@@ -1,3 +1,4 @@
+/** Tests for the PE, ELF and Mach-O parsers and analysers, including truncated and hostile headers. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';

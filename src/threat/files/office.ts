@@ -149,6 +149,13 @@ export function analyzeOle(cfb: Cfb, budget: { remaining: number }): StaticResul
     if (e) embedded.push({ ...e, name: `${s.path.replace(/\/[^/]*$/, '')}/${e.name}` });
   }
   for (const s of cfb.find(/(^|\/)(Package|CONTENTS)$/)) embedded.push({ name: s.path, bytes: cfb.read(s, 32 << 20) });
+  // Outlook .msg attachments: PR_ATTACH_DATA_BIN, named by PR_ATTACH_LONG_FILENAME when present.
+  for (const s of cfb.find(/^__attach_version1\.0_#[0-9A-F]{8}\/__substg1\.0_37010102$/i)) {
+    const dir = s.path.slice(0, s.path.indexOf('/'));
+    const nameStream = cfb.find(new RegExp(`^${dir.replace(/[.#]/g, '\\$&')}/__substg1\\.0_3707001F$`, 'i'))[0];
+    const name = nameStream ? printable(cfb.read(nameStream, 1024).toString('utf16le').replace(/\0+$/, ''), 120) : dir;
+    embedded.push({ name: `${dir}/${name}`, bytes: cfb.read(s, 32 << 20) });
+  }
   if (embedded.length > 0) add('OFFICE_EMBEDDED_OBJECT', 1, `Embedded OLE object(s): ${embedded.map((e) => e.name).slice(0, 5).join(', ')}.`);
   return { reasons, embedded };
 }

@@ -78,6 +78,9 @@ function toHits(matches: ReturnType<YaraX['scan']>, defaultScore: number): YaraH
   });
 }
 
+/** Inputs up to this size are scanned on the calling thread. */
+const SYNC_SCAN_MAX_BYTES = 512 * 1024;
+
 function wrap(engine: YaraX, origin: YaraRules['origin'], ruleFiles: string[], defaultScore: number): YaraRules {
   engine.setMaxMatchesPerPattern(16);
   return {
@@ -85,7 +88,9 @@ function wrap(engine: YaraX, origin: YaraRules['origin'], ruleFiles: string[], d
     ruleFiles,
     async scan(bytes: Uint8Array): Promise<YaraHit[]> {
       const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      return toHits(await engine.scanAsync(b), defaultScore);
+      // The async path costs ~0.6 ms of thread-pool hand-off; small inputs scan faster inline (µs)
+      // than the hand-off, large ones go to the pool so the event loop stays free.
+      return toHits(b.length <= SYNC_SCAN_MAX_BYTES ? engine.scan(b) : await engine.scanAsync(b), defaultScore);
     },
   };
 }

@@ -10,7 +10,7 @@
  */
 import { CairnError } from '../../kernel/errors.ts';
 import { CaptureReader, type CapturedPacket } from './capture.ts';
-import { DecodedPacket, DecodeStatus, IPPROTO_TCP, decodePacket, formatAddress } from './decode.ts';
+import { DecodedPacket, DecodeStatus, IPPROTO_TCP, copyBytes, decodePacket, formatAddress } from './decode.ts';
 import { ja3FromScratch, ja4FromScratch, type Ja4AlpnStyle, type Ja4Transport } from './fingerprint.ts';
 import {
   HS_CLIENT_HELLO,
@@ -259,7 +259,7 @@ export class TlsCaptureAnalyzer {
       this.finished = true;
       this.reader.end();
       for (const head of this.flows.values()) {
-        for (let f: Flow | null = head; f; f = f.next) this.flush(f);
+        for (let f: Flow | null = head; f; f = f.next) this.finish(f);
       }
       this.flows.clear();
       this.flowCount = 0;
@@ -328,9 +328,9 @@ export class TlsCaptureAnalyzer {
       hash,
       d.protocol,
       n === 16,
-      b.slice(d.srcOff, d.srcOff + n),
+      copyBytes(b, d.srcOff, d.srcOff + n),
       d.srcPort,
-      b.slice(d.dstOff, d.dstOff + n),
+      copyBytes(b, d.dstOff, d.dstOff + n),
       d.dstPort,
       this.flowSeq++,
     );
@@ -342,7 +342,7 @@ export class TlsCaptureAnalyzer {
   }
 
   private remove(f: Flow): void {
-    this.flush(f);
+    if (!f.done || f.pending) this.finish(f);
     const head = this.flows.get(f.hash);
     if (head === f) {
       if (f.next) this.flows.set(f.hash, f.next);
@@ -374,15 +374,10 @@ export class TlsCaptureAnalyzer {
     for (const f of victims) this.remove(f);
   }
 
-  /** Hands a connection's pending records to `onRecord` and releases its buffers. */
-  private flush(f: Flow): void {
-    this.finish(f);
-    if (f.pending) {
-      if (this.onRecord) for (const r of f.pending) this.onRecord(r);
-      f.pending = null;
-    }
-  }
-
+  /**
+   * Marks a connection done: releases its buffers (later packets are skipped unread) and
+   * hands its records, now complete, to `onRecord`.
+   */
   private finish(f: Flow): void {
     f.done = true;
     for (const dir of f.dirs) {
@@ -394,6 +389,13 @@ export class TlsCaptureAnalyzer {
     }
     f.dirs[0] = f.dirs[1] = null;
     f.quic = null;
+    f.last = null;
+    f.earlyServer = null;
+    if (f.pending) {
+      const pending = f.pending;
+      f.pending = null;
+      if (this.onRecord) for (const r of pending) this.onRecord(r);
+    }
   }
 
   // ---------------------------------------------------------------- TCP
@@ -479,7 +481,7 @@ export class TlsCaptureAnalyzer {
     const keep = Math.min(len, this.cap - rel);
     dir.ooo ??= [];
     for (const [r, bytes] of dir.ooo) if (r === rel && bytes.length >= keep) return; // duplicate
-    dir.ooo.push([rel, b.slice(off, off + keep)]);
+    dir.ooo.push([rel, copyBytes(b, off, off + keep)]);
     dir.oooBytes += keep;
   }
 
@@ -808,7 +810,7 @@ export class TlsCaptureAnalyzer {
         f.clientDir = di;
         if (!q) q = f.quic = new QuicFlow(this.cap);
         if (!sameBytes(q.dcid, h.dcid)) {
-          q.dcid = h.dcid.slice();
+          q.dcid = copyBytes(h.dcid, 0, h.dcid.length);
           q.clientKeys = keys;
           q.serverKeys = null;
         }

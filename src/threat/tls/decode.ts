@@ -310,6 +310,14 @@ function gre(b: Uint8Array, off: number, end: number, out: DecodedPacket, depth:
   }
 }
 
+/**
+ * Copies bytes out of a packet buffer. (`Buffer#slice` returns a view, not a copy, and packet
+ * buffers are reused, so anything kept past the current packet must go through this.)
+ */
+export function copyBytes(b: Uint8Array, start: number, end: number): Uint8Array {
+  return new Uint8Array(b.subarray(start, end));
+}
+
 /** Formats an IPv4 or IPv6 address the way Wireshark prints it (RFC 5952 for IPv6). */
 export function formatAddress(b: Uint8Array, off: number, version: number): string {
   if (version === 4) return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;

@@ -4,7 +4,7 @@
  * IPv4/IPv6 TCP packet constructors. Not part of the public API (`index.ts` does not export it).
  */
 import { CaptureReader } from './capture.ts';
-import { DecodedPacket, DecodeStatus, IPPROTO_TCP, decodePacket } from './decode.ts';
+import { DecodedPacket, DecodeStatus, IPPROTO_TCP, copyBytes, decodePacket } from './decode.ts';
 
 /** A packet to write: link-layer bytes as they should appear in the capture. */
 export interface SynthPacket {
@@ -276,15 +276,15 @@ export function extractTcpSegments(capture: Uint8Array): ExtractedSegment[] {
     const n = d.ipVersion === 4 ? 4 : 16;
     const ipStart = d.ipVersion === 4 ? d.srcOff - 12 : d.srcOff - 8;
     out.push({
-      ip: d.data.slice(ipStart, d.payloadOff + d.payloadLen),
+      ip: copyBytes(d.data, ipStart, d.payloadOff + d.payloadLen),
       timestampMs: p.timestampMs,
       srcPort: d.srcPort,
       dstPort: d.dstPort,
       seq: d.seq,
       flags: d.tcpFlags,
-      payload: d.data.slice(d.payloadOff, d.payloadOff + d.payloadLen),
-      src: d.data.slice(d.srcOff, d.srcOff + n),
-      dst: d.data.slice(d.dstOff, d.dstOff + n),
+      payload: copyBytes(d.data, d.payloadOff, d.payloadOff + d.payloadLen),
+      src: copyBytes(d.data, d.srcOff, d.srcOff + n),
+      dst: copyBytes(d.data, d.dstOff, d.dstOff + n),
     });
   });
   r.push(capture);
@@ -302,4 +302,67 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+// ---------------------------------------------------------------- hello builders
+
+/** One extension: type and body bytes. */
+export interface ExtSpec {
+  type: number;
+  data?: Uint8Array;
+}
+
+const u16be = (v: number): number[] => [(v >> 8) & 0xff, v & 0xff];
+const list16 = (values: number[]): number[] => values.flatMap(u16be);
+
+export const ext = {
+  sni: (host: string): ExtSpec => {
+    const name = Array.from(host, (c) => c.charCodeAt(0));
+    return { type: 0, data: new Uint8Array([...u16be(name.length + 3), 0, ...u16be(name.length), ...name]) };
+  },
+  alpn: (protocols: (string | number[])[]): ExtSpec => {
+    const body = protocols.flatMap((p) => {
+      const bytes = typeof p === 'string' ? Array.from(p, (c) => c.charCodeAt(0)) : p;
+      return [bytes.length, ...bytes];
+    });
+    return { type: 0x10, data: new Uint8Array([...u16be(body.length), ...body]) };
+  },
+  supportedVersions: (versions: number[]): ExtSpec => ({ type: 0x2b, data: new Uint8Array([versions.length * 2, ...list16(versions)]) }),
+  sigAlgs: (algs: number[]): ExtSpec => ({ type: 0x0d, data: new Uint8Array([...u16be(algs.length * 2), ...list16(algs)]) }),
+  groups: (groups: number[]): ExtSpec => ({ type: 0x0a, data: new Uint8Array([...u16be(groups.length * 2), ...list16(groups)]) }),
+  pointFormats: (formats: number[]): ExtSpec => ({ type: 0x0b, data: new Uint8Array([formats.length, ...formats]) }),
+  empty: (type: number): ExtSpec => ({ type }),
+};
+
+/** A ClientHello handshake message (4-byte header included). `dtls` adds an empty cookie. */
+export function buildClientHello(h: { version: number; ciphers: number[]; extensions?: ExtSpec[]; dtls?: boolean; noExtensionBlock?: boolean }): Uint8Array {
+  const exts = (h.extensions ?? []).flatMap((e) => [...u16be(e.type), ...u16be(e.data?.length ?? 0), ...(e.data ?? [])]);
+  const body = [
+    ...u16be(h.version),
+    ...new Array<number>(32).fill(7), // random
+    0, // session id
+    ...(h.dtls ? [0] : []), // cookie
+    ...u16be(h.ciphers.length * 2),
+    ...list16(h.ciphers),
+    1,
+    0, // compression: null
+    ...(h.noExtensionBlock ? [] : [...u16be(exts.length), ...exts]),
+  ];
+  return new Uint8Array([1, (body.length >> 16) & 0xff, (body.length >> 8) & 0xff, body.length & 0xff, ...body]);
+}
+
+/** A ServerHello handshake message (4-byte header included). */
+export function buildServerHello(h: { version: number; cipher: number; extensions?: ExtSpec[]; helloRetryRequest?: boolean }): Uint8Array {
+  const hrr = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a,
+    0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+  ];
+  const exts = (h.extensions ?? []).flatMap((e) => [...u16be(e.type), ...u16be(e.data?.length ?? 0), ...(e.data ?? [])]);
+  const body = [...u16be(h.version), ...(h.helloRetryRequest ? hrr : new Array<number>(32).fill(9)), 0, ...u16be(h.cipher), 0, ...u16be(exts.length), ...exts];
+  return new Uint8Array([2, (body.length >> 16) & 0xff, (body.length >> 8) & 0xff, body.length & 0xff, ...body]);
+}
+
+/** Wraps handshake messages in one TLS record of the given content type (22 = handshake). */
+export function tlsRecord(payload: Uint8Array, type = 22, version = 0x0301): Uint8Array {
+  return new Uint8Array([type, ...u16be(version), ...u16be(payload.length), ...payload]);
 }

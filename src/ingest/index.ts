@@ -1,0 +1,76 @@
+/**
+ * Ingest: one folder per source format, each a pure function from a vendor payload to
+ * `RawObservation`s (or associations, zone transitions, encounters) or a `CairnError` whose
+ * `details.reason` is a metrics label. No storage and no HTTP server here; the pipeline stage
+ * after this one pseudonymises identifiers before anything is kept (R-LOC-5, R-PRIV-1).
+ */
+export type {
+  Association,
+  AssociationSession,
+  Band,
+  ClientAtAp,
+  DeviceIdType,
+  Encounter,
+  IngestSource,
+  ObservationKind,
+  ParseOptions,
+  PersonalField,
+  RawObservation,
+  RssiReading,
+  SessionEndReason,
+  ZoneTransition,
+} from './types.ts';
+export { ingestReasonOf, type IngestErrorDetails, type IngestReason } from './errors.ts';
+export { isLocallyAdministered, isMulticastMac, isValidMac, normaliseMac, parseMac } from './mac.ts';
+export { eddystoneUidId, iBeaconId } from './ble.ts';
+export { INGEST_LIMITS, normaliseBand, normaliseRssiDbm } from './read.ts';
+export { AssociationSessionBuilder, type SessionBuilderOptions } from './sessions.ts';
+
+export { MIST_SIGNATURE_HEADER, mistSignature, verifyMistSignature } from './mist/signature.ts';
+export { MIST_TOPICS, parseMistWebhook, receiveMistWebhook, type MistOptions, type MistTopic, type MistWebhookResult } from './mist/webhook.ts';
+
+export { merakiValidatorResponse, parseMerakiScanning, type MerakiOptions } from './meraki/scanning.ts';
+
+export { SPACES_COUNT_EVENTS, parseSpacesLine, type SpacesCount, type SpacesOptions, type SpacesRecord } from './spaces/firehose.ts';
+export {
+  SPACES_FIREHOSE_PATH,
+  SpacesFirehoseConsumer,
+  type FirehoseConsumerOptions,
+  type FirehoseState,
+  type FirehoseStateName,
+  type FirehoseStats,
+} from './spaces/consumer.ts';
+export { LruSet } from './spaces/lru.ts';
+
+export { parseSyslogLine, type SdElement, type SyslogMessage, type SyslogParseOptions } from './syslog/syslog.ts';
+export {
+  ARUBA_ASSOCIATION_IDS,
+  ARUBA_DISASSOCIATION_IDS,
+  arubaGrokFields,
+  parseArubaMessage,
+  type ArubaAuth,
+  type ArubaMessage,
+} from './syslog/aruba.ts';
+export { parseHostapdMessage, type HostapdEvent } from './syslog/hostapd.ts';
+export {
+  associationToObservation,
+  parseSyslogAssociation,
+  syslogAssociation,
+  type SyslogAssociationOptions,
+} from './syslog/associations.ts';
+export { SyslogFramer, type SyslogFramerOptions } from './syslog/framing.ts';
+
+export { MQTT_KINDS, MQTT_MAX_PAYLOAD_BYTES, parseMqttMessage, parseMqttTopic, type MqttOptions, type MqttTopic } from './mqtt/mqtt.ts';
+
+export {
+  NATIVE_MAX_BATCH,
+  NativeBatchSchema,
+  NativeObservationSchema,
+  NativeReadingSchema,
+  type NativeBatch,
+  type NativeObservation,
+} from './native/schema.ts';
+export { parseNativeBatch, type NativeOptions } from './native/native.ts';
+
+export { badgeBefore, isBadgeId, makeEncounter, parseEncounterBatch, type EncounterOptions } from './encounters/encounters.ts';
+export { parseSocioPatternsContacts, readSocioPatternsContacts, type SocioPatternsOptions } from './encounters/sociopatterns.ts';
