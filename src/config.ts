@@ -104,8 +104,8 @@ function parseValue(key: string, spec: KeySpec, raw: unknown): unknown {
  * flags) win over everything.
  * @example loadConfig({ env: { PORT: '0' } }).port === 0
  */
-export function loadConfig(opts: { env?: Record<string, string | undefined>; overrides?: Partial<Config> } = {}): Config {
-  const env = opts.env ?? process.env;
+export function loadConfig(opts: { env?: Record<string, string | undefined>; extraEnv?: Record<string, string>; overrides?: Partial<Config> } = {}): Config {
+  const env = { ...(opts.env ?? process.env), ...(opts.extraEnv ?? {}) };
   let file: Record<string, unknown> = {};
   const filePath = env.CAIRN_CONFIG_FILE;
   if (filePath) {

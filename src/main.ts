@@ -43,8 +43,7 @@ program
   .option('--port <port>', 'TCP port (overrides PORT)')
   .option('--host <host>', 'bind address (overrides HOST)')
   .action(async (o: { demo?: boolean; port?: string; host?: string }) => {
-    const env = { ...process.env, ...(o.port ? { PORT: o.port } : {}), ...(o.host ? { HOST: o.host } : {}) };
-    const cfg = loadConfig({ env });
+    const cfg = loadConfig({ extraEnv: { ...(o.port ? { PORT: o.port } : {}), ...(o.host ? { HOST: o.host } : {}) } });
     if (o.demo) cfg.demo = true;
     const c = await buildApp(cfg);
     const creds = cfg.demo ? await ensureDemo(c) : null;

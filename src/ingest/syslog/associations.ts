@@ -17,7 +17,7 @@ function bad(message: string): never {
   throw reject('CAIRN_ERR_SYSLOG_MALFORMED', 'syslog', 'bad_message', message);
 }
 
-/** The client: a normalised MAC, or a hashed token kept as it is. A fresh object the caller completes. */
+/** The client: a normalised MAC, or a hashed token kept as it is. */
 function clientRef(raw: string | undefined, hashed: boolean | undefined): Pick<Association, 'deviceId' | 'idType' | 'randomized'> {
   if (raw === undefined || raw.length === 0 || raw.length > 128) bad('The association message names no client.');
   if (hashed) return { deviceId: raw, idType: 'hashed', randomized: false };
@@ -35,12 +35,16 @@ function fromAruba(sys: SyslogMessage, m: ArubaMessage, flags: CollectFlags): As
   // Sessions are per AP, not per radio: the name when there is one (WiFiTrace keys on AP_Name).
   const apKey = apName ?? bssid ?? (m.apBssidHashed ? m.apBssid : undefined);
   if (apKey === undefined || apKey.length > 128) bad('The association message names no AP.');
-  const a = client as Association;
-  a.source = 'syslog';
-  a.type = type;
-  a.apKey = apKey;
-  a.atMs = sys.atMs;
-  a.eventId = String(m.messageId);
+  const a: Association = {
+    source: 'syslog',
+    type,
+    deviceId: client.deviceId,
+    idType: client.idType,
+    randomized: client.randomized,
+    apKey,
+    atMs: sys.atMs,
+    eventId: String(m.messageId),
+  };
   if (apName) a.apName = apName;
   if (bssid) a.apMac = bssid;
   if (m.auth) copyPersonal(a, flags, { ip: m.auth.ip, username: m.auth.username, ssid: m.auth.ssid });

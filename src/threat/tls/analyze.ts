@@ -189,13 +189,20 @@ class Flow {
   hellos = 0;
   /** A ServerHello that arrived before its ClientHello (capture reordering). */
   earlyServer: ServerHello | null = null;
+  /** Endpoint A (first packet's source) and B, addresses as 32-bit words (IPv4 uses word 0). */
+  a0 = 0;
+  a1 = 0;
+  a2 = 0;
+  a3 = 0;
+  b0 = 0;
+  b1 = 0;
+  b2 = 0;
+  b3 = 0;
   constructor(
     readonly hash: number,
     readonly proto: number,
     readonly v6: boolean,
-    readonly addrA: Uint8Array,
     readonly portA: number,
-    readonly addrB: Uint8Array,
     readonly portB: number,
     readonly index: number,
   ) {}
@@ -285,34 +292,74 @@ export class TlsCaptureAnalyzer {
     else this.onUdp(d);
   }
 
+  /** Address words of the current packet (source s0..s3, destination t0..t3), set by `hashOf`. */
+  private s0 = 0;
+  private s1 = 0;
+  private s2 = 0;
+  private s3 = 0;
+  private t0 = 0;
+  private t1 = 0;
+  private t2 = 0;
+  private t3 = 0;
+
   private hashOf(d: DecodedPacket): number {
     const b = d.data;
-    const n = d.ipVersion === 4 ? 4 : 16;
-    let hs = 0x811c9dc5;
-    let hd = 0x811c9dc5;
-    for (let i = 0; i < n; i += 4) {
-      const s = (b[d.srcOff + i]! << 24) | (b[d.srcOff + i + 1]! << 16) | (b[d.srcOff + i + 2]! << 8) | b[d.srcOff + i + 3]!;
-      const t = (b[d.dstOff + i]! << 24) | (b[d.dstOff + i + 1]! << 16) | (b[d.dstOff + i + 2]! << 8) | b[d.dstOff + i + 3]!;
-      hs = Math.imul(hs ^ s, 0x01000193);
-      hd = Math.imul(hd ^ t, 0x01000193);
+    const so = d.srcOff;
+    const to = d.dstOff;
+    this.s0 = word(b, so);
+    this.t0 = word(b, to);
+    if (d.ipVersion === 6) {
+      this.s1 = word(b, so + 4);
+      this.s2 = word(b, so + 8);
+      this.s3 = word(b, so + 12);
+      this.t1 = word(b, to + 4);
+      this.t2 = word(b, to + 8);
+      this.t3 = word(b, to + 12);
+    } else {
+      this.s1 = this.s2 = this.s3 = this.t1 = this.t2 = this.t3 = 0;
     }
+    let hs = Math.imul(0x811c9dc5 ^ this.s0, 0x01000193);
+    let hd = Math.imul(0x811c9dc5 ^ this.t0, 0x01000193);
+    hs = Math.imul(hs ^ this.s1 ^ this.s2 ^ this.s3, 0x01000193);
+    hd = Math.imul(hd ^ this.t1 ^ this.t2 ^ this.t3, 0x01000193);
     hs = Math.imul(hs ^ d.srcPort, 0x9e3779b1);
     hd = Math.imul(hd ^ d.dstPort, 0x9e3779b1);
     // Symmetric in (src, dst) so both directions of a connection meet in one bucket.
     return ((hs + hd) ^ Math.imul(hs, hd) ^ d.protocol) | 0;
   }
 
-  /** Finds the connection of a packet; `dirOut[0]` gets 0 (A→B) or 1 (B→A). */
+  /** Finds the connection of the packet last passed to `hashOf`; `dirOut[0]` gets 0 (A→B) or 1. */
   private find(d: DecodedPacket, hash: number, dirOut: number[]): Flow | null {
-    const n = d.ipVersion === 4 ? 4 : 16;
-    const b = d.data;
+    const v6 = d.ipVersion === 6;
     for (let f = this.flows.get(hash) ?? null; f; f = f.next) {
-      if (f.proto !== d.protocol || f.addrA.length !== n) continue;
-      if (f.portA === d.srcPort && f.portB === d.dstPort && same(f.addrA, b, d.srcOff, n) && same(f.addrB, b, d.dstOff, n)) {
+      if (f.proto !== d.protocol || f.v6 !== v6) continue;
+      if (
+        f.portA === d.srcPort &&
+        f.portB === d.dstPort &&
+        f.a0 === this.s0 &&
+        f.b0 === this.t0 &&
+        f.a1 === this.s1 &&
+        f.a2 === this.s2 &&
+        f.a3 === this.s3 &&
+        f.b1 === this.t1 &&
+        f.b2 === this.t2 &&
+        f.b3 === this.t3
+      ) {
         dirOut[0] = 0;
         return f;
       }
-      if (f.portA === d.dstPort && f.portB === d.srcPort && same(f.addrA, b, d.dstOff, n) && same(f.addrB, b, d.srcOff, n)) {
+      if (
+        f.portA === d.dstPort &&
+        f.portB === d.srcPort &&
+        f.a0 === this.t0 &&
+        f.b0 === this.s0 &&
+        f.a1 === this.t1 &&
+        f.a2 === this.t2 &&
+        f.a3 === this.t3 &&
+        f.b1 === this.s1 &&
+        f.b2 === this.s2 &&
+        f.b3 === this.s3
+      ) {
         dirOut[0] = 1;
         return f;
       }
@@ -322,18 +369,15 @@ export class TlsCaptureAnalyzer {
 
   private create(d: DecodedPacket, hash: number): Flow {
     if (this.flowCount >= this.maxFlows) this.evict();
-    const n = d.ipVersion === 4 ? 4 : 16;
-    const b = d.data;
-    const f = new Flow(
-      hash,
-      d.protocol,
-      n === 16,
-      copyBytes(b, d.srcOff, d.srcOff + n),
-      d.srcPort,
-      copyBytes(b, d.dstOff, d.dstOff + n),
-      d.dstPort,
-      this.flowSeq++,
-    );
+    const f = new Flow(hash, d.protocol, d.ipVersion === 6, d.srcPort, d.dstPort, this.flowSeq++);
+    f.a0 = this.s0;
+    f.a1 = this.s1;
+    f.a2 = this.s2;
+    f.a3 = this.s3;
+    f.b0 = this.t0;
+    f.b1 = this.t1;
+    f.b2 = this.t2;
+    f.b3 = this.t3;
     f.next = this.flows.get(hash) ?? null;
     this.flows.set(hash, f);
     this.flowCount++;
@@ -699,16 +743,15 @@ export class TlsCaptureAnalyzer {
     const fp = ja4FromScratch(s, t, this.alpnStyle);
     const j3 = ja3FromScratch(s);
     const fromA = di === 0;
-    const ver = f.v6 ? 6 : 4;
     const r: TlsHandshakeRecord = {
       transport: t === 't' ? 'tcp' : t === 'q' ? 'quic' : 'dtls',
       flowIndex: f.index,
       helloIndex: ++f.hellos,
       packetIndex: this.packetIndex,
       timestampMs: this.nowMs,
-      srcAddress: formatAddress(fromA ? f.addrA : f.addrB, 0, ver),
+      srcAddress: fromA ? addressA(f) : addressB(f),
       srcPort: fromA ? f.portA : f.portB,
-      dstAddress: formatAddress(fromA ? f.addrB : f.addrA, 0, ver),
+      dstAddress: fromA ? addressB(f) : addressA(f),
       dstPort: fromA ? f.portB : f.portA,
       sni: scratchSni(s),
       alpn: scratchAlpn(s),
@@ -875,13 +918,29 @@ export class TlsCaptureAnalyzer {
   }
 }
 
-function same(a: Uint8Array, b: Uint8Array, off: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[i] !== b[off + i]) return false;
-  return true;
+function word(b: Uint8Array, o: number): number {
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
 }
 
+const addrScratch = new Uint8Array(16);
+const addrView = new DataView(addrScratch.buffer);
+
+function formatWords(v6: boolean, w0: number, w1: number, w2: number, w3: number): string {
+  addrView.setInt32(0, w0);
+  if (!v6) return formatAddress(addrScratch, 0, 4);
+  addrView.setInt32(4, w1);
+  addrView.setInt32(8, w2);
+  addrView.setInt32(12, w3);
+  return formatAddress(addrScratch, 0, 6);
+}
+
+const addressA = (f: Flow): string => formatWords(f.v6, f.a0, f.a1, f.a2, f.a3);
+const addressB = (f: Flow): string => formatWords(f.v6, f.b0, f.b1, f.b2, f.b3);
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && same(a, b, 0, a.length);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function appendTo(buf: Uint8Array | null, used: number, src: Uint8Array, off: number, len: number, cap: number): Uint8Array {
