@@ -58,7 +58,7 @@ test('sign in with the printed demo credentials, see the org, sign out', { skip,
       const session = cookies.find((c) => c.name === 'cairn_session')!;
       assert.equal(session.httpOnly, true);
       assert.equal(session.sameSite, 'Strict');
-      assert.equal(await page.evaluate(() => document.cookie.includes('cairn_session')), false, 'scripts cannot read the session');
+      assert.equal(String(await page.evaluate('document.cookie')).includes('cairn_session'), false, 'scripts cannot read the session');
       await page.screenshot({ path: `${cfg.dataDir}/dashboard.png` });
       await page.click('#logout');
       await page.waitForURL(/\/login$/);

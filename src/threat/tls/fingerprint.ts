@@ -123,14 +123,20 @@ function two(n: number): string {
 const MEMO_MAX = 4096;
 
 interface MemoEntry<V> {
-  key: Uint16Array;
+  /** A plain array: typed-array copies would each get an off-heap backing store. */
+  key: number[];
   value: V;
   next: MemoEntry<V> | undefined;
 }
 
-/** A small cache keyed by a vector of 16-bit values. */
+/**
+ * A small cache keyed by a vector of 16-bit values. A key is admitted on its second sighting
+ * only, so one-off hellos (Chrome shuffles its extensions on every connection) do not churn
+ * the table or fill the old generation with entries nobody reads again.
+ */
 class Memo<V> {
   private readonly map = new Map<number, MemoEntry<V>>();
+  private readonly seen = new Set<number>();
   private size = 0;
 
   get(key: Uint16Array, n: number, h: number): V | undefined {
@@ -145,11 +151,19 @@ class Memo<V> {
   }
 
   set(key: Uint16Array, n: number, h: number, value: V): void {
+    const tag = h & 0x3fffffff; // a small integer: no heap number in the set
+    if (!this.seen.has(tag)) {
+      if (this.seen.size >= 4 * MEMO_MAX) this.seen.clear();
+      this.seen.add(tag);
+      return;
+    }
     if (this.size >= MEMO_MAX) {
       this.map.clear();
       this.size = 0;
     }
-    this.map.set(h, { key: key.slice(0, n), value, next: this.map.get(h) });
+    const copy = new Array<number>(n);
+    for (let i = 0; i < n; i++) copy[i] = key[i]!;
+    this.map.set(h, { key: copy, value, next: this.map.get(h) });
     this.size++;
   }
 }
@@ -186,10 +200,10 @@ const COMMA = 44;
 const UNDERSCORE = 95;
 const DASH = 45;
 
-/** Writes `list[0..n)` as 4-digit lower-case hex separated by commas; returns the new position. */
-function writeHexList(list: Uint16Array, n: number, p: number): number {
+/** Writes `list[from..from+n)` as 4-digit lower-case hex separated by commas; returns the new position. */
+function writeHexList(list: Uint16Array, from: number, n: number, p: number): number {
   for (let i = 0; i < n; i++) {
-    const v = list[i]!;
+    const v = list[from + i]!;
     if (i > 0) out[p++] = COMMA;
     out[p] = HEX[v >> 12]!;
     out[p + 1] = HEX[(v >> 8) & 15]!;
@@ -204,20 +218,17 @@ function writeHexList(list: Uint16Array, n: number, p: number): number {
 function writeDecList(list: ArrayLike<number>, n: number, p: number): number {
   let first = true;
   for (let i = 0; i < n; i++) {
-    let v = list[i]!;
+    const v = list[i]!;
     if (isGrease(v)) continue;
     if (!first) out[p++] = DASH;
     first = false;
-    if (v === 0) {
-      out[p++] = 48;
-      continue;
+    const digits = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10_000 ? 4 : 5;
+    let x = v;
+    for (let d = digits - 1; d >= 0; d--) {
+      out[p + d] = 48 + (x % 10);
+      x = (x / 10) | 0;
     }
-    const start = p;
-    while (v > 0) {
-      out[p++] = 48 + (v % 10);
-      v = (v / 10) | 0;
-    }
-    out.subarray(start, p).reverse();
+    p += digits;
   }
   return p;
 }
@@ -233,6 +244,7 @@ function sha12(s: string): string {
 // ---------------------------------------------------------------- JA4
 
 const ciphers = new Uint16Array(32_768);
+const sortedCiphers = new Uint16Array(32_768);
 /** Memo keys `[n, extensions…, signature algorithms…]` for the original and sorted forms. */
 const origKey = new Uint16Array(1 + 16_384 + 32_768);
 const sortedKey = new Uint16Array(1 + 16_384 + 32_768);
@@ -242,9 +254,10 @@ function cipherPart(n: number): CipherPart {
   const h = hashKey(ciphers, n);
   const hit = cipherMemo.get(ciphers, n, h);
   if (hit) return hit;
-  const origText = text(0, writeHexList(ciphers, n, 0));
-  const sortedList = ciphers.slice(0, n).sort();
-  const sortedText = text(0, writeHexList(sortedList, n, 0));
+  const origText = text(0, writeHexList(ciphers, 0, n, 0));
+  for (let i = 0; i < n; i++) sortedCiphers[i] = ciphers[i]!;
+  sortedCiphers.subarray(0, n).sort();
+  const sortedText = text(0, writeHexList(sortedCiphers, 0, n, 0));
   const part = { original: { text: origText, hash: sha12(origText) }, sorted: { text: sortedText, hash: sha12(sortedText) } };
   cipherMemo.set(ciphers, n, h, part);
   return part;
@@ -260,10 +273,10 @@ function extPart(memo: Memo<Part>, key: Uint16Array, n: number, nSigs: number, e
   const h = hashKey(key, keyLen);
   const hit = memo.get(key, keyLen, h);
   if (hit) return hit;
-  let p = writeHexList(key.subarray(1), n, 0);
+  let p = writeHexList(key, 1, n, 0);
   if (nSigs > 0) {
     out[p++] = UNDERSCORE;
-    p = writeHexList(key.subarray(1 + n), nSigs, p);
+    p = writeHexList(key, 1 + n, nSigs, p);
   }
   const t = text(0, p);
   const part = { text: t, hash: empty ? ZERO12 : sha12(t) };
@@ -369,6 +382,7 @@ export function ja4(hello: ClientHello, transport: Ja4Transport = 't', alpnStyle
 // ---------------------------------------------------------------- JA3
 
 const ja3Key = new Uint16Array(4 + 32_768 + 16_384 + 32_768 + 256);
+const ja3Version = new Uint16Array(1);
 
 function pushKey(list: ArrayLike<number>, n: number, k: number): number {
   const lenAt = k++;
@@ -393,7 +407,8 @@ export function ja3FromScratch(s: HelloScratch): Ja3Fingerprint {
   const h = hashKey(ja3Key, k);
   const hit = ja3Memo.get(ja3Key, k, h);
   if (hit) return hit;
-  let p = writeDecList([s.legacyVersion], 1, 0);
+  ja3Version[0] = s.legacyVersion;
+  let p = writeDecList(ja3Version, 1, 0);
   out[p++] = COMMA;
   p = writeDecList(s.ciphers, s.nCiphers, p);
   out[p++] = COMMA;
