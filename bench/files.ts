@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { analyzeFile, bundledRules, bundledRulesDir, classifyFile } from '../src/threat/files/index.ts';
 
-const CORPUS = '/work/shared/data/files';
+const CORPUS = new URL('../../shared/data/files', import.meta.url).pathname;
 
 function round(n: number): number {
   return Math.round(n * 100) / 100;

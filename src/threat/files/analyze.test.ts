@@ -8,7 +8,7 @@ import { analyzeFile } from './analyze.ts';
 import { EICAR } from './classify.ts';
 import { buildZip } from './testkit.ts';
 
-const DIR = '/work/shared/data/files/';
+const DIR = new URL('../../../../shared/data/files/', import.meta.url).pathname;
 const haveCorpus = existsSync(`${DIR}manifest.json`);
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

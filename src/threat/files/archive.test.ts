@@ -9,7 +9,7 @@ import { buildNestedZip, buildOverlapZip, buildZip } from './testkit.ts';
 import type { Reason } from './types.ts';
 import { listZip, readZipEntry } from './zip.ts';
 
-const DIR = '/work/shared/data/files/';
+const DIR = new URL('../../../../shared/data/files/', import.meta.url).pathname;
 const skip = !existsSync(`${DIR}test.zip`) && 'shared corpus not present';
 const codes = (rs: Reason[]): string[] => rs.map((r) => r.code);
 const MB = 1024 * 1024;

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { classifyFile, EICAR, isEicar } from './classify.ts';
 import { buildPe32Dll, buildZip } from './testkit.ts';
 
-const DIR = '/work/shared/data/files/';
+const DIR = new URL('../../../../shared/data/files/', import.meta.url).pathname;
 const haveCorpus = existsSync(`${DIR}manifest.json`);
 
 interface ManifestEntry { name: string; size: number; sha256: string; mime_libmagic: string; description_libmagic: string }

@@ -7,7 +7,7 @@ import { analyzeElf, parseElf, parseMachoHeader } from './elf.ts';
 import { analyzePe, parsePe } from './pe.ts';
 import { buildPe32Dll } from './testkit.ts';
 
-const DIR = '/work/shared/data/files/';
+const DIR = new URL('../../../../shared/data/files/', import.meta.url).pathname;
 const skip = !existsSync(`${DIR}test.exe`) && 'shared corpus not present';
 const file = (n: string): Buffer => readFileSync(DIR + n);
 

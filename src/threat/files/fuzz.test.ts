@@ -7,7 +7,7 @@ import { classifyFile } from './classify.ts';
 import { staticAnalysis } from './inspect.ts';
 import { buildNestedZip, buildOverlapZip, buildPe32Dll, buildZip, mutate, prng } from './testkit.ts';
 
-const DIR = '/work/shared/data/files/';
+const DIR = new URL('../../../../shared/data/files/', import.meta.url).pathname;
 const SEED = 0xca1e2025;
 const PER_FILE = 100;
 const LIMITS = { maxTotalUncompressedBytes: 16 << 20, maxEntryBytes: 8 << 20, ratioMinBytes: 4 << 20, maxAnalysisMs: 3000 };

@@ -9,7 +9,7 @@ import { openCfb } from './ole.ts';
 import { decompressOvba, extractVba } from './ovba.ts';
 import { buildZip } from './testkit.ts';
 
-const DIR = '/work/shared/data/files/';
+const DIR = new URL('../../../../shared/data/files/', import.meta.url).pathname;
 const skip = !existsSync(`${DIR}test.xls`) && 'shared corpus not present';
 
 test('MS-OVBA decompression matches the specification examples (3.2.1, 3.2.2)', () => {

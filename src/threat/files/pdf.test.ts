@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { analyzePdf, scanPdf } from './pdf.ts';
 
-const DIR = '/work/shared/data/files/';
+const DIR = new URL('../../../../shared/data/files/', import.meta.url).pathname;
 const big = (): { remaining: number } => ({ remaining: 64 << 20 });
 
 /** A PDF whose interesting dictionaries sit inside a FlateDecode object stream. */
