@@ -5,27 +5,14 @@
  */
 import { Command, Option } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { loadConfig, redactedConfig, describeConfig, type Config } from './config.ts';
+import { loadConfig, redactedConfig, describeConfig } from './config.ts';
 import { CairnError, isCairnError } from './kernel/errors.ts';
-import { buildApp, type CairnApp } from './app.ts';
+import { buildApp } from './app.ts';
 import { ensureDemo } from './demo.ts';
+import { out, withApp } from './cli-kit.ts';
 import { systemCtx, ROLES, type Role } from './privacy/index.ts';
 
 const started = performance.now();
-
-function out(json: boolean, value: unknown, human: () => string): void {
-  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human() + '\n');
-}
-
-async function withApp<T>(fn: (c: CairnApp, cfg: Config) => Promise<T>, overrides: Partial<Config> = {}): Promise<T> {
-  const cfg = loadConfig({ overrides: { logLevel: 'warn', ...overrides } });
-  const c = await buildApp(cfg, { http: false });
-  try {
-    return await fn(c, cfg);
-  } finally {
-    await c.close();
-  }
-}
 
 function parseRole(s: string): { role: Role; siteId: string | null } {
   const [role, siteId] = s.split(':');

@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { CairnError } from '../../kernel/errors.ts';
 import type { Database, Executor, Migration, RunResult, StoreKind } from '../db.ts';
-import { CONTROL_MIGRATIONS_PG, REGION_MIGRATIONS_PG } from './migrations.ts';
+import { CONTROL_MIGRATIONS, REGION_MIGRATIONS } from './migrations/index.ts';
 
 pg.types.setTypeParser(20, (v: string) => Number(v));
 pg.types.setTypeParser(1700, (v: string) => Number(v));
@@ -99,7 +99,7 @@ export class PgDatabase extends PgExecutor implements Database {
   }
 
   async migrate(): Promise<number[]> {
-    const migrations: Migration[] = this.kind === 'control' ? CONTROL_MIGRATIONS_PG : REGION_MIGRATIONS_PG;
+    const migrations: Migration[] = this.kind === 'control' ? CONTROL_MIGRATIONS : REGION_MIGRATIONS;
     const client = await this.connect();
     const applied: number[] = [];
     try {

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CairnError } from '../../kernel/errors.ts';
 import type { Database, Executor, Migration, RunResult, StoreKind } from '../db.ts';
-import { CONTROL_MIGRATIONS_SQLITE, REGION_MIGRATIONS_SQLITE } from './migrations.ts';
+import { CONTROL_MIGRATIONS, REGION_MIGRATIONS } from './migrations/index.ts';
 
 interface Rewritten {
   sql: string;
@@ -125,7 +125,7 @@ export class SqliteDatabase extends SqliteExecutor implements Database {
   }
 
   async migrate(): Promise<number[]> {
-    const migrations: Migration[] = this.kind === 'control' ? CONTROL_MIGRATIONS_SQLITE : REGION_MIGRATIONS_SQLITE;
+    const migrations: Migration[] = this.kind === 'control' ? CONTROL_MIGRATIONS : REGION_MIGRATIONS;
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
     const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
     const applied: number[] = [];

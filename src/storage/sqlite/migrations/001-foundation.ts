@@ -3,7 +3,7 @@
  * Personal-data columns are marked with their data class (R-DATA-n) and hold ciphertext or
  * keyed pseudonyms only.
  */
-import type { Migration } from '../db.ts';
+import type { Migration } from '../../db.ts';
 
 export const REGION_MIGRATIONS_SQLITE: Migration[] = [
   {

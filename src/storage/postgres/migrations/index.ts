@@ -1,0 +1,13 @@
+/**
+ * Every postgres migration, gathered from one file per module. Version ranges keep modules apart:
+ * foundation 1-99, ingest and location 100-199, tracing 200-299, privacy rights 300-399,
+ * threat 400-499. Migrations are append-only: never edit a shipped one, add the next version.
+ * They are applied in version order; each module's tables depend only on the foundation's.
+ */
+import type { Migration } from '../../db.ts';
+import { CONTROL_MIGRATIONS_PG, REGION_MIGRATIONS_PG } from './001-foundation.ts';
+
+const byVersion = (a: Migration, b: Migration) => a.version - b.version;
+
+export const REGION_MIGRATIONS: Migration[] = [...REGION_MIGRATIONS_PG].sort(byVersion);
+export const CONTROL_MIGRATIONS: Migration[] = [...CONTROL_MIGRATIONS_PG].sort(byVersion);
