@@ -13,10 +13,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { TlsCaptureAnalyzer, type CaptureStats } from '../src/threat/tls/index.ts';
-import { encodePcap, ethernetFrame, extractTcpSegments, ipTcp, seededRandom } from '../src/threat/tls/testkit.ts';
+import { encodePcap, extractTcpSegments, seededRandom } from '../src/threat/tls/testkit.ts';
 
 const PCAP_DIR = new URL('../../shared/data/ja4/pcap/', import.meta.url).pathname;
 const SOURCES = ['tls-handshake.pcapng', 'latest.pcapng', 'tls12.pcap', 'ipv6.pcapng', 'macos_tcp_flags.pcap', 'https3-301-get.pcap', 'badcurveball.pcap'];
@@ -85,92 +83,140 @@ export function loadTemplates(): Template[] {
 const APP_DATA = new Uint8Array([23, 3, 3, 0, 64, ...new Array<number>(64).fill(0x5a)]);
 
 /**
- * A copy of a ClientHello record with its extensions in a random order (pre_shared_key stays
+ * Writes `record` into `into` with its extensions in a random order (pre_shared_key stays
  * last, as TLS requires) — what Chrome does on every connection. It defeats the fingerprint
- * memo for the original-order JA4 and JA3, so the bench can report the worst case too.
+ * memo for the original-order JA4 and JA3, so the bench reports that worst case too.
  */
-function shuffleExtensions(record: Uint8Array, rnd: () => number): Uint8Array {
-  const out = record.slice();
+function shuffleExtensions(record: Uint8Array, into: Uint8Array, rnd: () => number): Uint8Array {
+  const out = into.subarray(0, record.length);
+  out.set(record);
   let p = 5 + 4 + 2 + 32;
-  p += 1 + out[p]!; // session id
-  p += 2 + ((out[p]! << 8) | out[p + 1]!); // cipher suites
-  p += 1 + out[p]!; // compression methods
-  if (p + 2 > out.length) return out;
-  const end = Math.min(out.length, p + 2 + ((out[p]! << 8) | out[p + 1]!));
-  const entries: Uint8Array[] = [];
-  for (let q = p + 2; q + 4 <= end; ) {
-    const len = 4 + ((out[q + 2]! << 8) | out[q + 3]!);
-    entries.push(record.slice(q, q + len));
-    q += len;
+  p += 1 + record[p]!; // session id
+  p += 2 + ((record[p]! << 8) | record[p + 1]!); // cipher suites
+  p += 1 + record[p]!; // compression methods
+  if (p + 2 > record.length) return out;
+  const end = Math.min(record.length, p + 2 + ((record[p]! << 8) | record[p + 1]!));
+  const starts: number[] = [];
+  let last = -1;
+  for (let q = p + 2; q + 4 <= end; q += 4 + ((record[q + 2]! << 8) | record[q + 3]!)) {
+    if (record[q] === 0 && record[q + 1] === 41) last = q;
+    else starts.push(q);
   }
-  const psk = entries.findIndex((e) => e[0] === 0 && e[1] === 41);
-  const last = psk >= 0 ? entries.splice(psk, 1) : [];
-  for (let i = entries.length - 1; i > 0; i--) {
+  for (let i = starts.length - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));
-    [entries[i], entries[j]] = [entries[j]!, entries[i]!];
+    [starts[i], starts[j]] = [starts[j]!, starts[i]!];
   }
+  if (last >= 0) starts.push(last);
   let q = p + 2;
-  for (const e of [...entries, ...last]) {
-    out.set(e, q);
-    q += e.length;
+  for (const from of starts) {
+    const len = 4 + ((record[from + 2]! << 8) | record[from + 3]!);
+    out.set(record.subarray(from, from + len), q);
+    q += len;
   }
   return out;
 }
 
-/** Ethernet packets of `count` synthetic connections starting at connection number `from`. */
+/** Writes pcap records of Ethernet/IP/TCP packets straight into one reusable buffer. */
+class BatchWriter {
+  buf = new Uint8Array(64 << 20);
+  len = 0;
+  private t = 1_700_000_000;
+
+  packet(src: Uint8Array, dst: Uint8Array, sport: number, dport: number, seq: number, flags: number, payload?: Uint8Array): void {
+    const v6 = src.length === 16;
+    const ipLen = (v6 ? 40 : 20) + 20 + (payload?.length ?? 0);
+    const frameLen = 14 + ipLen;
+    if (this.len + 16 + frameLen > this.buf.length) {
+      const next = new Uint8Array(this.buf.length * 2);
+      next.set(this.buf.subarray(0, this.len));
+      this.buf = next;
+    }
+    const b = this.buf;
+    const dv = new DataView(b.buffer, b.byteOffset);
+    let p = this.len;
+    this.t += 10;
+    dv.setUint32(p, Math.floor(this.t / 1e6), true);
+    dv.setUint32(p + 4, this.t % 1e6, true);
+    dv.setUint32(p + 8, frameLen, true);
+    dv.setUint32(p + 12, frameLen, true);
+    p += 16;
+    b.fill(0, p, p + frameLen - (payload?.length ?? 0));
+    b[p] = 2;
+    b[p + 6] = 2;
+    dv.setUint16(p + 12, v6 ? 0x86dd : 0x0800);
+    p += 14;
+    if (v6) {
+      b[p] = 0x60;
+      dv.setUint16(p + 4, ipLen - 40);
+      b[p + 6] = 6;
+      b[p + 7] = 64;
+      b.set(src, p + 8);
+      b.set(dst, p + 24);
+      p += 40;
+    } else {
+      b[p] = 0x45;
+      dv.setUint16(p + 2, ipLen);
+      b[p + 8] = 64;
+      b[p + 9] = 6;
+      b.set(src, p + 12);
+      b.set(dst, p + 16);
+      p += 20;
+    }
+    dv.setUint16(p, sport);
+    dv.setUint16(p + 2, dport);
+    dv.setUint32(p + 4, seq >>> 0);
+    b[p + 12] = 0x50;
+    b[p + 13] = flags;
+    dv.setUint16(p + 14, 65535);
+    p += 20;
+    if (payload) b.set(payload, p);
+    this.len = p + (payload?.length ?? 0);
+  }
+}
+
+const writer = new BatchWriter();
+const helloScratch = new Uint8Array(1 << 16);
+
+/**
+ * pcap records (no file header) of `count` synthetic connections starting at connection
+ * number `from`. The result is a view of a reused buffer, valid until the next call.
+ */
 export function buildBatch(templates: Template[], from: number, count: number, shuffle = false): Uint8Array {
-  const packets: { data: Uint8Array; timestampMs: number }[] = [];
   const rnd = seededRandom(from + 1);
-  let t = 1_700_000_000_000 + from;
+  writer.len = 0;
+  const client4 = new Uint8Array([10, 0, 0, 0]);
+  const client6 = new Uint8Array([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
   for (let i = from; i < from + count; i++) {
     const tpl = templates[i % templates.length]!;
-    const v6 = tpl.server.length === 16;
-    const client = new Uint8Array(v6 ? 16 : 4);
-    if (v6) client.set([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    else client[0] = 10;
+    const client = tpl.server.length === 16 ? client6 : client4;
     client[client.length - 3] = (i >>> 16) & 0xff;
     client[client.length - 2] = (i >>> 8) & 0xff;
     client[client.length - 1] = i & 0xff;
     const cport = 1024 + (i % 60_000);
-    const c = { src: client, dst: tpl.server, sport: cport, dport: tpl.serverPort };
-    const s = { src: tpl.server, dst: client, sport: tpl.serverPort, dport: cport };
+    const sport = tpl.serverPort;
     const cIsn = (i * 7919) >>> 0;
     const sIsn = (i * 104_729) >>> 0;
-    const push = (ip: Uint8Array): void => {
-      packets.push({ data: ethernetFrame(ip), timestampMs: t });
-      t += 0.01;
-    };
-    push(ipTcp({ ...c, seq: cIsn, flags: 0x02 }));
-    push(ipTcp({ ...s, seq: sIsn, flags: 0x12 }));
+    writer.packet(client, tpl.server, cport, sport, cIsn, 0x02);
+    writer.packet(tpl.server, client, sport, cport, sIsn, 0x12);
     let seq = cIsn + 1;
-    const hello = shuffle ? shuffleExtensions(tpl.clientHello, rnd) : tpl.clientHello;
+    const hello = shuffle ? shuffleExtensions(tpl.clientHello, helloScratch, rnd) : tpl.clientHello;
     for (let off = 0; off < hello.length; off += MSS) {
       const part = hello.subarray(off, off + MSS);
-      push(ipTcp({ ...c, seq, flags: 0x18, payload: part }));
+      writer.packet(client, tpl.server, cport, sport, seq, 0x18, part);
       seq += part.length;
     }
-    push(ipTcp({ ...s, seq: sIsn + 1, flags: 0x18, payload: tpl.serverHello }));
-    push(ipTcp({ ...c, seq, flags: 0x18, payload: APP_DATA }));
-    push(ipTcp({ ...c, seq: seq + APP_DATA.length, flags: 0x11 }));
-    push(ipTcp({ ...s, seq: sIsn + 1 + tpl.serverHello.length, flags: 0x11 }));
+    writer.packet(tpl.server, client, sport, cport, sIsn + 1, 0x18, tpl.serverHello);
+    writer.packet(client, tpl.server, cport, sport, seq, 0x18, APP_DATA);
+    writer.packet(client, tpl.server, cport, sport, seq + APP_DATA.length, 0x11);
+    writer.packet(tpl.server, client, sport, cport, sIsn + 1 + tpl.serverHello.length, 0x11);
   }
-  return encodePcap(packets, { linkType: 1 }).subarray(24); // records only; the header is pushed once
+  return writer.buf.subarray(0, writer.len);
 }
-
-/** A full GC between batches, when the runtime lets us ask for one (it does unless forbidden). */
-const collectGarbage: () => void = (() => {
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as unknown;
-    if (typeof gc === 'function') return () => void gc();
-  } catch {
-    // fall through: measurements then include some of the builder's garbage collection
-  }
-  return () => undefined;
-})();
 
 interface RunResult {
   seconds: number;
+  /** CPU time (user + system, all threads) spent in the analyzer: fair on a shared machine. */
+  cpuSeconds: number;
   /** Hellos per second of the fastest batch (least disturbed by other load on the machine). */
   bestBatchRate: number;
   bytes: number;
@@ -185,14 +231,17 @@ function run(templates: Template[], total: number, batchSize: number, opts: { sh
   let ns = 0n;
   let bytes = 0;
   let bestBatchRate = 0;
+  let cpuMicros = 0;
   for (let from = 0; from < total; from += batchSize) {
     const count = Math.min(batchSize, total - from);
     const batch = buildBatch(templates, from, count, opts.shuffle);
     bytes += batch.length;
-    collectGarbage(); // the batch builder's garbage is not the analyzer's cost
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     analyzer.push(batch);
     const dt = process.hrtime.bigint() - t0;
+    const c = process.cpuUsage(c0);
+    cpuMicros += c.user + c.system;
     ns += dt;
     bestBatchRate = Math.max(bestBatchRate, count / (Number(dt) / 1e9));
   }
@@ -200,7 +249,7 @@ function run(templates: Template[], total: number, batchSize: number, opts: { sh
   const { stats } = analyzer.end();
   ns += process.hrtime.bigint() - t0;
   if (records !== total) throw new Error(`expected ${total} handshake records, got ${records}`);
-  return { seconds: Number(ns) / 1e9, bestBatchRate, bytes, stats };
+  return { seconds: Number(ns) / 1e9, cpuSeconds: cpuMicros / 1e6, bestBatchRate, bytes, stats };
 }
 
 /**
@@ -229,10 +278,12 @@ export async function benchTls(opts: { full: boolean }): Promise<Record<string, 
     seconds: round(replay.seconds),
     hellosPerSecond: Math.round(total / replay.seconds),
     hellosPerSecondBestBatch: Math.round(replay.bestBatchRate),
+    hellosPerCpuSecond: Math.round(total / replay.cpuSeconds),
     packetsPerSecond: Math.round(replay.stats.packets / replay.seconds),
     megabytesPerSecond: round(replay.bytes / 1e6 / replay.seconds),
     shuffledHellosPerSecond: Math.round(total / shuffled.seconds),
     shuffledHellosPerSecondBestBatch: Math.round(shuffled.bestBatchRate),
+    shuffledHellosPerCpuSecond: Math.round(total / shuffled.cpuSeconds),
     retainedHellosPerSecond: Math.round(retainedCount / retained.seconds),
     skippedAfterHandshake: replay.stats.skippedAfterHandshake,
   };

@@ -20,7 +20,7 @@ function newest(dir) {
 if (process.argv.includes('--if-stale') && existsSync(out) && statSync(out).mtimeMs >= newest(join(root, 'src'))) {
   process.exit(0);
 }
-const pkg = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(join(root, 'package.json'), 'utf8')));
+const EXTERNAL = ['better-sqlite3', 'argon2', '@litko/yara-x', '@fastify/swagger-ui', 'pg-native', 'esbuild', 'tsx', 'playwright-core'];
 await build({
   entryPoints: { main: join(root, 'src/main.ts'), 'audit-verify-worker': join(root, 'src/privacy/audit/verify-worker.ts') },
   outdir: join(root, 'dist'),
@@ -30,7 +30,9 @@ await build({
   target: 'node20',
   sourcemap: true,
   splitting: false,
-  external: Object.keys(pkg.dependencies ?? {}),
+  // Pure-JS dependencies are bundled (one file to parse: cold start well under a second); native
+  // addons, packages that read their own files at run time, and optional drivers stay external.
+  external: [...EXTERNAL],
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',
 });

@@ -111,7 +111,19 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
   // strings are text by nature, so there numbers and booleans are coerced.
   const strictAjv = addFormats.default(new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false, strict: false }));
   const coercingAjv = addFormats.default(new Ajv({ removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false, strict: false }));
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema));
+  // Validators compile on a route's first request, not at start-up (cold start < 1 s with ~50
+  // routes); responses are plain JSON.stringify of the services' already-shaped objects.
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    let fn: ReturnType<Ajv['compile']> | undefined;
+    const validate = (data: unknown) => {
+      fn ??= (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema);
+      const ok = fn(data);
+      (validate as { errors?: unknown }).errors = fn.errors;
+      return ok;
+    };
+    return validate as never;
+  });
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   const routes: { method: string; url: string }[] = [];
   app.addHook('onRoute', (r) => {
     for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: r.url });

@@ -321,3 +321,15 @@ test('fingerprints a DTLS ClientHello over UDP', () => {
   assert.equal(r?.sni, 'dtls.example');
   assert.match(r?.ja4 ?? '', /^dd2d020300_/);
 });
+
+test('a new connection on the same addresses and ports is followed afresh', () => {
+  const first = connection();
+  first.syn();
+  first.client(clientHelloRecord('one.example'));
+  first.server(serverHelloRecord());
+  const second = connection(); // same 4-tuple, no FIN in between
+  second.syn();
+  second.client(clientHelloRecord('two.example'));
+  const { records } = analyzeCaptureBytes(pcap([...first.packets, ...second.packets]));
+  assert.deepEqual(records.map((r) => r.sni), ['one.example', 'two.example']);
+});

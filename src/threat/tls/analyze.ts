@@ -36,7 +36,7 @@ export interface TlsHandshakeRecord {
   transport: 'tcp' | 'quic' | 'dtls';
   /** Zero-based ordinal of the connection in the capture (order of its first packet). */
   flowIndex: number;
-  /** 1 for the first ClientHello of a connection, 2 after a HelloRetryRequest. */
+  /** 1 for the first ClientHello of a connection, 2 for a second one (after a HelloRetryRequest). */
   helloIndex: number;
   /** Index of the packet that completed the ClientHello. */
   packetIndex: number;
@@ -63,6 +63,8 @@ export interface TlsHandshakeRecord {
   signatureAlgorithms: number[];
   supportedGroups: number[];
   ecPointFormats: number[];
+  // The fingerprint fields keep the names the JA3/JA4 tools and threat feeds use (`ja3_hash`,
+  // `ja4_r`, …), so they can be matched against exported data without a mapping table.
   /** JA3 string and its MD5. */
   ja3: string;
   ja3_hash: string;
@@ -91,6 +93,12 @@ export interface AnalyzeOptions {
   retainRecords?: boolean;
   /** Rendering of odd ALPN values in JA4 (default `spec`; see `Ja4AlpnStyle`). */
   ja4AlpnStyle?: Ja4AlpnStyle;
+  /**
+   * Reassembly buffers held across all connections at once, in bytes (default 256 MiB).
+   * Past it, the connections idle longest are given up, so memory stays bounded however
+   * many half-open handshakes a capture holds.
+   */
+  maxBufferedBytes?: number;
 }
 
 /** Counters that explain what was and was not analysed. */
@@ -123,6 +131,7 @@ export interface CaptureAnalysis {
 
 const DEFAULT_FLOW_BYTES = 65_536;
 const DEFAULT_MAX_FLOWS = 100_000;
+const DEFAULT_MAX_BUFFERED = 256 << 20;
 /** Bytes of a proxy preamble (HTTP CONNECT, SOCKS) scanned for the start of TLS. */
 const PREAMBLE_MAX = 2048;
 /** Largest TLS record: 2^14 plaintext plus the expansion RFC 8446 allows. */
@@ -132,6 +141,7 @@ const MAX_HELLOS_PER_FLOW = 4;
 const TCP_FIN = 0x01;
 const TCP_SYN = 0x02;
 const TCP_RST = 0x04;
+const TCP_ACK = 0x10;
 
 const enum Dir {
   Probe,
@@ -157,6 +167,8 @@ class TcpDir {
   hsLen = 0;
   /** A ChangeCipherSpec was seen: later handshake records are encrypted. */
   ccs = false;
+  /** Bytes of buffer this direction holds (counted against `maxBufferedBytes`). */
+  mem = 0;
 }
 
 /** Handshake state of a QUIC connection (Initial packets only). */
@@ -168,6 +180,8 @@ class QuicFlow {
   server: CryptoAssembler;
   clientParsed = 0;
   serverParsed = 0;
+  /** Bytes of buffer held (counted against `maxBufferedBytes`). */
+  mem = 0;
   constructor(cap: number) {
     this.client = new CryptoAssembler(cap);
     this.server = new CryptoAssembler(cap);
@@ -227,10 +241,14 @@ export class TlsCaptureAnalyzer {
   private packetIndex = 0;
   private readonly cap: number;
   private readonly maxFlows: number;
+  private readonly maxBuffered: number;
+  /** Bytes currently held in reassembly buffers. */
+  private buffered = 0;
   private readonly onRecord: ((r: TlsHandshakeRecord) => void) | undefined;
   private readonly retain: boolean;
   private readonly alpnStyle: Ja4AlpnStyle;
   private readonly records: TlsHandshakeRecord[] = [];
+  private recordCount = 0;
   private readonly warnings: string[] = [];
   private finished = false;
   readonly stats: CaptureStats = {
@@ -248,6 +266,7 @@ export class TlsCaptureAnalyzer {
   constructor(opts: AnalyzeOptions = {}) {
     this.cap = Math.max(1024, Math.min(opts.maxFlowBytes ?? DEFAULT_FLOW_BYTES, 16 << 20));
     this.maxFlows = Math.max(16, opts.maxFlows ?? DEFAULT_MAX_FLOWS);
+    this.maxBuffered = Math.max(1 << 20, opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED);
     this.onRecord = opts.onRecord;
     this.retain = opts.retainRecords ?? true;
     this.alpnStyle = opts.ja4AlpnStyle ?? 'spec';
@@ -255,21 +274,42 @@ export class TlsCaptureAnalyzer {
     this.reader = new CaptureReader((p) => this.onPacket(p), readerOpts);
   }
 
-  /** Feeds the next chunk of a pcap/pcapng capture. */
+  /**
+   * Feeds the next chunk of a pcap/pcapng capture. Throws `CAIRN_ERR_PCAP_CORRUPT` or
+   * `CAIRN_ERR_PCAP_UNSUPPORTED` (details say how far the read got).
+   */
   push(chunk: Uint8Array): void {
-    this.reader.push(chunk);
+    try {
+      this.reader.push(chunk);
+    } catch (e) {
+      throw this.withProgress(e);
+    }
+  }
+
+  /** Adds how much was read before the failure to a capture error's details. */
+  private withProgress(e: unknown): unknown {
+    if (!(e instanceof CairnError)) return e;
+    return new CairnError(e.code, e.message, { ...e.details, packetsRead: this.stats.packets, handshakesFound: this.recordCount });
   }
 
   /** Finishes the capture: flushes open connections and returns everything found. */
   end(): CaptureAnalysis {
     if (!this.finished) {
       this.finished = true;
-      this.reader.end();
+      try {
+        this.reader.end();
+      } catch (e) {
+        throw this.withProgress(e);
+      }
       for (const head of this.flows.values()) {
         for (let f: Flow | null = head; f; f = f.next) this.finish(f);
       }
       this.flows.clear();
       this.flowCount = 0;
+      const { malformedHellos, evictedFlows, cappedDirections } = this.stats;
+      if (malformedHellos > 0) this.warnings.push(`${malformedHellos} hello message(s) could not be parsed and were skipped.`);
+      if (evictedFlows > 0) this.warnings.push(`${evictedFlows} unfinished connection(s) were evicted because the connection table was full.`);
+      if (cappedDirections > 0) this.warnings.push(`${cappedDirections} connection direction(s) reached the per-connection byte cap before a hello was complete.`);
     }
     return { records: this.records, warnings: [...this.reader.warnings, ...this.warnings], stats: this.stats };
   }
@@ -290,6 +330,35 @@ export class TlsCaptureAnalyzer {
     this.stats.transportPackets++;
     if (d.protocol === IPPROTO_TCP) this.onTcp(d);
     else this.onUdp(d);
+    if (this.buffered > this.maxBuffered) this.relieve();
+  }
+
+  /** Bytes a direction's buffers occupy; updates the global count. */
+  private track(dir: TcpDir): void {
+    const now = (dir.buf?.length ?? 0) + (dir.hs?.length ?? 0) + dir.oooBytes;
+    this.buffered += now - dir.mem;
+    dir.mem = now;
+  }
+
+  private trackQuic(q: QuicFlow): void {
+    const now = q.client.bytes.length + q.server.bytes.length;
+    this.buffered += now - q.mem;
+    q.mem = now;
+  }
+
+  /**
+   * Over the buffer budget: gives up the unfinished connections idle longest until half the
+   * budget is free. Runs between packets, never inside a connection's parsing.
+   */
+  private relieve(): void {
+    const open: Flow[] = [];
+    for (const head of this.flows.values()) for (let f: Flow | null = head; f; f = f.next) if (!f.done) open.push(f);
+    open.sort((x, y) => x.lastSeenMs - y.lastSeenMs);
+    for (const f of open) {
+      if (this.buffered <= this.maxBuffered / 2) break;
+      this.stats.evictedFlows++;
+      this.remove(f);
+    }
   }
 
   /** Address words of the current packet (source s0..s3, destination t0..t3), set by `hashOf`. */
@@ -430,9 +499,13 @@ export class TlsCaptureAnalyzer {
       dir.buf = dir.hs = null;
       dir.bufLen = dir.hsLen = dir.oooBytes = 0;
       dir.ooo = null;
+      this.track(dir);
     }
     f.dirs[0] = f.dirs[1] = null;
-    f.quic = null;
+    if (f.quic) {
+      this.buffered -= f.quic.mem;
+      f.quic = null;
+    }
     f.last = null;
     f.earlyServer = null;
     if (f.pending) {
@@ -451,6 +524,11 @@ export class TlsCaptureAnalyzer {
     let f = this.find(d, hash, this.dirTmp);
     let di = this.dirTmp[0]!;
     const flags = d.tcpFlags;
+    if (f && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && (f.done || f.hellos > 0 || (f.dirs[di]?.received ?? 0) > 0)) {
+      // A new connection reusing the addresses and ports of one we already followed.
+      this.remove(f);
+      f = null;
+    }
     if (!f) {
       if (d.payloadLen === 0 && !(flags & TCP_SYN)) return;
       if (flags & TCP_RST) return;
@@ -511,6 +589,7 @@ export class TlsCaptureAnalyzer {
         if (r > dir.received) continue;
         dir.ooo.splice(i, 1);
         dir.oooBytes -= bytes.length;
+        this.track(dir);
         const dup = dir.received - r;
         if (dup < bytes.length) this.inOrder(f, di, dir, bytes, dup, bytes.length - dup);
         progressed = true;
@@ -527,6 +606,7 @@ export class TlsCaptureAnalyzer {
     for (const [r, bytes] of dir.ooo) if (r === rel && bytes.length >= keep) return; // duplicate
     dir.ooo.push([rel, copyBytes(b, off, off + keep)]);
     dir.oooBytes += keep;
+    this.track(dir);
   }
 
   private inOrder(f: Flow, di: number, dir: TcpDir, b: Uint8Array, off: number, len: number): void {
@@ -567,6 +647,7 @@ export class TlsCaptureAnalyzer {
     }
     dir.buf.set(b.subarray(off, off + len), dir.bufLen);
     dir.bufLen = need;
+    this.track(dir);
   }
 
   private stopDir(f: Flow, dir: TcpDir): void {
@@ -577,6 +658,7 @@ export class TlsCaptureAnalyzer {
     dir.hsLen = 0;
     dir.ooo = null;
     dir.oooBytes = 0;
+    this.track(dir);
     // The other side may still send its hello (e.g. after 0-RTT data); finish when both stopped.
     const other = f.dirs[0] === dir ? f.dirs[1] : f.dirs[0];
     if (other && other.state === Dir.Stopped) this.finish(f);
@@ -658,6 +740,7 @@ export class TlsCaptureAnalyzer {
       if (used < len && !f.done && dir.state !== Dir.Stopped) {
         dir.hs = appendTo(dir.hs, 0, b, off + used, len - used, this.cap);
         dir.hsLen = len - used;
+        this.track(dir);
       }
       return;
     }
@@ -667,6 +750,7 @@ export class TlsCaptureAnalyzer {
     }
     dir.hs = appendTo(dir.hs, dir.hsLen, b, off, len, this.cap);
     dir.hsLen += len;
+    this.track(dir);
     const hs = dir.hs;
     const used = this.handshakeMessages(f, di, hs, 0, dir.hsLen, t);
     if (dir.hs) {
@@ -775,6 +859,7 @@ export class TlsCaptureAnalyzer {
       f.earlyServer = null;
     }
     f.last = r;
+    this.recordCount++;
     if (this.retain) this.records.push(r);
     if (this.onRecord) (f.pending ??= []).push(r);
     if (r.server && !r.server.helloRetryRequest) this.finish(f);
@@ -865,6 +950,7 @@ export class TlsCaptureAnalyzer {
       forEachCryptoFrame(plain, (so, data, doff, dlen) => {
         if (!asm.add(so, data, doff, dlen)) over = true;
       });
+      this.trackQuic(q);
       if (over) {
         this.stats.cappedDirections++;
         this.finish(flow);
@@ -926,8 +1012,8 @@ const addrScratch = new Uint8Array(16);
 const addrView = new DataView(addrScratch.buffer);
 
 function formatWords(v6: boolean, w0: number, w1: number, w2: number, w3: number): string {
+  if (!v6) return `${w0 >>> 24}.${(w0 >>> 16) & 255}.${(w0 >>> 8) & 255}.${w0 & 255}`;
   addrView.setInt32(0, w0);
-  if (!v6) return formatAddress(addrScratch, 0, 4);
   addrView.setInt32(4, w1);
   addrView.setInt32(8, w2);
   addrView.setInt32(12, w3);

@@ -108,6 +108,15 @@ test('rejects impossible lengths instead of allocating or skipping blindly', () 
 
   const undeclared = encodePcapng(frames((ip) => ip, () => 5), { interfaces: [{ linkType: 101 }] });
   assert.throws(() => analyzeCaptureBytes(undeclared), isCode('CAIRN_ERR_PCAP_CORRUPT'));
+
+  // The error says how far the read got; an operator can decide whether that is enough.
+  const corruptLater = encodePcap(frames((ip) => ip), { linkType: 101 });
+  const lastRecord = corruptLater.length - 16 - segments[segments.length - 1]!.ip.length;
+  new DataView(corruptLater.buffer).setUint32(lastRecord + 8, 0x7fffffff, true);
+  assert.throws(
+    () => analyzeCaptureBytes(corruptLater),
+    (e: unknown) => isCairnError(e) && e.code === 'CAIRN_ERR_PCAP_CORRUPT' && e.details?.packetsRead === segments.length - 1 && e.details?.handshakesFound === 1,
+  );
 });
 
 test('a capture cut inside its last packet keeps the hellos before it and says so', () => {

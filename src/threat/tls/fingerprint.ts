@@ -136,7 +136,8 @@ interface MemoEntry<V> {
  */
 class Memo<V> {
   private readonly map = new Map<number, MemoEntry<V>>();
-  private readonly seen = new Set<number>();
+  /** Direct-mapped table of recently seen key hashes (the admission "doorkeeper"). */
+  private readonly seen = new Int32Array(16_384);
   private size = 0;
 
   get(key: Uint16Array, n: number, h: number): V | undefined {
@@ -151,10 +152,9 @@ class Memo<V> {
   }
 
   set(key: Uint16Array, n: number, h: number, value: V): void {
-    const tag = h & 0x3fffffff; // a small integer: no heap number in the set
-    if (!this.seen.has(tag)) {
-      if (this.seen.size >= 4 * MEMO_MAX) this.seen.clear();
-      this.seen.add(tag);
+    const slot = h & (this.seen.length - 1);
+    if (this.seen[slot] !== (h | 0)) {
+      this.seen[slot] = h | 0;
       return;
     }
     if (this.size >= MEMO_MAX) {
@@ -214,6 +214,15 @@ function writeHexList(list: Uint16Array, from: number, n: number, p: number): nu
   return p;
 }
 
+/** ASCII decimal digits of every 16-bit value (5 bytes each, left-aligned) and their counts. */
+const DEC_DIGITS = new Uint8Array(65_536 * 5);
+const DEC_LEN = new Uint8Array(65_536);
+for (let v = 0; v < 65_536; v++) {
+  const t = String(v);
+  DEC_LEN[v] = t.length;
+  for (let i = 0; i < t.length; i++) DEC_DIGITS[v * 5 + i] = t.charCodeAt(i);
+}
+
 /** Writes `list[0..n)` in decimal separated by dashes, GREASE skipped; returns the new position. */
 function writeDecList(list: ArrayLike<number>, n: number, p: number): number {
   let first = true;
@@ -222,13 +231,10 @@ function writeDecList(list: ArrayLike<number>, n: number, p: number): number {
     if (isGrease(v)) continue;
     if (!first) out[p++] = DASH;
     first = false;
-    const digits = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10_000 ? 4 : 5;
-    let x = v;
-    for (let d = digits - 1; d >= 0; d--) {
-      out[p + d] = 48 + (x % 10);
-      x = (x / 10) | 0;
-    }
-    p += digits;
+    const len = DEC_LEN[v]!;
+    const at = v * 5;
+    for (let d = 0; d < len; d++) out[p + d] = DEC_DIGITS[at + d]!;
+    p += len;
   }
   return p;
 }
