@@ -19,6 +19,8 @@ test('invalid values stop start-up with a message naming the key', () => {
   assert.throws(() => loadConfig({ env: { CAIRN_DEFAULT_REGION: 'mars' } }), /defaultRegion/);
   assert.throws(() => loadConfig({ env: { CAIRN_MASTER_KEY: 'c2hvcnQ=' } }), /masterKey/);
   assert.throws(() => loadConfig({ env: { CAIRN_TLS_CERT: '/x.pem' } }), /tlsCert/);
+  assert.throws(() => loadConfig({ env: { CAIRN_CLAMD_SOCKET: 'clamd' } }), /clamdSocket \(CAIRN_CLAMD_SOCKET\)/);
+  assert.equal(loadConfig({ env: { CAIRN_CLAMD_SOCKET: '127.0.0.1:3310' } }).clamdSocket, '127.0.0.1:3310');
 });
 
 test('config file values apply below environment, unknown keys are refused', () => {

@@ -44,6 +44,16 @@ export const CONFIG_SCHEMA = {
   retentionBatchRows: { env: 'CAIRN_RETENTION_BATCH', kind: 'int', default: 5000, min: 1, max: 1_000_000, description: 'Rows deleted per transaction when purging.' },
   retentionMinDays: { env: 'CAIRN_RETENTION_MIN_DAYS', kind: 'int', default: 1, min: 0, max: 3650, description: 'Smallest retention an org may set for any data class, in days.' },
   retentionMaxDays: { env: 'CAIRN_RETENTION_MAX_DAYS', kind: 'int', default: 730, min: 1, max: 3650, description: 'Largest retention an org may set for any data class, in days.' },
+  clamdSocket: { env: 'CAIRN_CLAMD_SOCKET', kind: 'string', default: undefined, description: 'clamd for file analysis: a unix socket path or host:port (INSTREAM). Unset: no ClamAV stage.' },
+  threatUploadLimitBytes: { env: 'CAIRN_THREAT_UPLOAD_LIMIT_BYTES', kind: 'int', default: 33_554_432, min: 1024, max: 268_435_456, description: 'Largest file accepted for threat analysis, in bytes (32 MiB); larger uploads are refused with CAIRN_ERR_FILE_TOO_LARGE.' },
+  smtpRelay: { env: 'CAIRN_SMTP_RELAY', kind: 'bool', default: false, description: 'Run the scanning SMTP relay (R-ATP-5) with `serve`: it accepts mail for the domains orgs configured, scans it and quarantines, warns or passes it on.' },
+  smtpHost: { env: 'CAIRN_SMTP_HOST', kind: 'string', default: '127.0.0.1', description: 'Address the SMTP relay binds to.' },
+  smtpPort: { env: 'CAIRN_SMTP_PORT', kind: 'int', default: 2525, min: 0, max: 65535, description: 'TCP port of the SMTP relay (0 picks a free port).' },
+  smtpMaxMessageBytes: { env: 'CAIRN_SMTP_MAX_MESSAGE_BYTES', kind: 'int', default: 26_214_400, min: 1024, max: 104_857_600, description: 'Largest message the SMTP relay accepts, in bytes (25 MiB); larger ones are refused with 552 5.3.4.' },
+  smtpScanTimeoutMs: { env: 'CAIRN_SMTP_SCAN_TIMEOUT_MS', kind: 'int', default: 60_000, min: 100, max: 600_000, description: 'Time budget for scanning one message, in milliseconds; a message not scanned in time is never treated as clean.' },
+  smtpUpstream: { env: 'CAIRN_SMTP_UPSTREAM', kind: 'string', default: undefined, description: 'Next hop of relayed and released mail, host:port (the organisation\'s mail server). Required when smtpRelay is on.' },
+  smtpUpstreamTlsVerify: { env: 'CAIRN_SMTP_UPSTREAM_TLS_VERIFY', kind: 'bool', default: true, description: 'Verify the upstream\'s certificate when it offers STARTTLS.' },
+  imapPollSeconds: { env: 'CAIRN_IMAP_POLL_SECONDS', kind: 'int', default: 60, min: 1, max: 3600, description: 'How often an IMAP watcher checks its mailbox when the server has no IDLE, and the longest IDLE lasts before it is renewed, in seconds.' },
   demo: { env: 'CAIRN_DEMO', kind: 'bool', default: false, description: 'On first start, create a demo org with an admin user and print its credentials once.' },
 } as const satisfies Record<string, KeySpec>;
 
@@ -129,6 +139,7 @@ export function loadConfig(opts: { env?: Record<string, string | undefined>; ext
   if (cfg.regions.some((r) => !/^[a-z][a-z0-9]{1,15}$/.test(r))) throw bad('regions (CAIRN_REGIONS)', 'each region must be 2-16 lowercase letters or digits');
   if (!/^[a-z][a-z0-9_]{0,30}$/.test(cfg.pgSchemaPrefix)) throw bad('pgSchemaPrefix (CAIRN_PG_SCHEMA_PREFIX)', 'lowercase letters, digits and _ only');
   if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) throw bad('tlsCert/tlsKey (CAIRN_TLS_CERT, CAIRN_TLS_KEY)', 'set both or neither');
+  if (cfg.clamdSocket !== undefined && !/^[/.]|^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(cfg.clamdSocket)) throw bad('clamdSocket (CAIRN_CLAMD_SOCKET)', 'expected a unix socket path (/run/clamav/clamd.ctl) or host:port (127.0.0.1:3310)');
   if (cfg.retentionMinDays > cfg.retentionMaxDays) throw bad('retentionMinDays (CAIRN_RETENTION_MIN_DAYS)', 'must not exceed retentionMaxDays');
   if (cfg.masterKey !== undefined && Buffer.from(cfg.masterKey, 'base64').length !== 32) throw bad('masterKey (CAIRN_MASTER_KEY)', 'must be 32 bytes, base64-encoded');
   return cfg;

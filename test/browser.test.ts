@@ -17,14 +17,20 @@ if (skip && process.env.CI) throw new Error(`CI must run the browser tests: ${sk
 test('sign in with the printed demo credentials, see the org, sign out', { skip, timeout: 120_000 }, async () => {
   const setup = sqliteSetup();
   const cfg = setup.config();
-  const server = spawn(process.execPath, ['dist/main.js', 'serve', '--demo'], { env: { ...process.env, CAIRN_DATA_DIR: cfg.dataDir, PORT: '0', CAIRN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, ['dist/main.js', 'serve', '--demo'], { env: { ...process.env, CAIRN_DATA_DIR: cfg.dataDir, PORT: '0', CAIRN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  server.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
     const printed = await new Promise<string>((resolve, reject) => {
       let buf = '';
-      const timer = setTimeout(() => reject(new Error(`no start-up banner: ${buf}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`no start-up banner in 60 s: ${buf} ${stderr}`)), 60_000);
+      server.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited early (${code ?? signal}): ${buf} ${stderr}`));
+      });
       server.stdout.on('data', (d: Buffer) => {
         buf += d.toString();
-        if (/password\s+\S+/.test(buf)) {
+        if (/password\s+\S+\n/.test(buf)) {
           clearTimeout(timer);
           resolve(buf);
         }
@@ -67,8 +73,11 @@ test('sign in with the printed demo credentials, see the org, sign out', { skip,
       await browser.close();
     }
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.on('exit', r));
+    if (server.exitCode === null && server.signalCode === null) {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+    }
     await setup.cleanup();
   }
 });

@@ -13,6 +13,8 @@ export * from './identity.ts';
 export * from './keys.ts';
 export * from './retention.ts';
 export * from './tenancy.ts';
+export * from './email.ts';
+export * from './threat.ts';
 
 export interface Repos {
   tenancy: TenancyRepo;

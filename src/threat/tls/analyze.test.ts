@@ -333,3 +333,26 @@ test('a new connection on the same addresses and ports is followed afresh', () =
   const { records } = analyzeCaptureBytes(pcap([...first.packets, ...second.packets]));
   assert.deepEqual(records.map((r) => r.sni), ['one.example', 'two.example']);
 });
+
+test('keeps reassembly buffers under the memory budget by giving up the oldest connections', () => {
+  const packets: SynthPacket[] = [];
+  const big = clientHelloRecord('big.example', 15_000);
+  for (let i = 0; i < 120; i++) {
+    const c = connection({ cport: 30_000 + i });
+    c.syn();
+    c.client(big.subarray(0, 1400));
+    for (let off = 1400; off < 14_000; off += 1400) c.client(big.subarray(off, off + 1400));
+    packets.push(...c.packets);
+  }
+  const done = connection({ cport: 61_000 });
+  done.syn();
+  done.client(clientHelloRecord('after.example'));
+  packets.push(...done.packets);
+  const r = analyzeCaptureBytes(pcap(packets), { maxBufferedBytes: 1 << 20 });
+  assert.ok(r.stats.evictedFlows > 0, JSON.stringify(r.stats));
+  // Checked between packets, so the peak may pass the budget by one packet's buffer growth.
+  assert.ok(r.stats.peakBufferedBytes <= (1 << 20) + 2 * 65_536, JSON.stringify(r.stats));
+  assert.ok(analyzeCaptureBytes(pcap(packets)).stats.peakBufferedBytes > (1 << 20) + 2 * 65_536, 'without the budget more is held');
+  assert.deepEqual(r.records.map((x) => x.sni), ['after.example']);
+  assert.match(r.warnings.join('\n'), /evicted/);
+});

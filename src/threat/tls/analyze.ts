@@ -118,8 +118,10 @@ export interface CaptureStats {
   malformedHellos: number;
   /** Connection directions that hit the `maxFlowBytes` cap before a hello was complete. */
   cappedDirections: number;
-  /** Connections evicted because `maxFlows` was reached. */
+  /** Unfinished connections given up because `maxFlows` or `maxBufferedBytes` was reached. */
   evictedFlows: number;
+  /** Most bytes held in reassembly buffers at any one time. */
+  peakBufferedBytes: number;
 }
 
 export interface CaptureAnalysis {
@@ -261,6 +263,7 @@ export class TlsCaptureAnalyzer {
     malformedHellos: 0,
     cappedDirections: 0,
     evictedFlows: 0,
+    peakBufferedBytes: 0,
   };
 
   constructor(opts: AnalyzeOptions = {}) {
@@ -338,12 +341,14 @@ export class TlsCaptureAnalyzer {
     const now = (dir.buf?.length ?? 0) + (dir.hs?.length ?? 0) + dir.oooBytes;
     this.buffered += now - dir.mem;
     dir.mem = now;
+    if (this.buffered > this.stats.peakBufferedBytes) this.stats.peakBufferedBytes = this.buffered;
   }
 
   private trackQuic(q: QuicFlow): void {
     const now = q.client.bytes.length + q.server.bytes.length;
     this.buffered += now - q.mem;
     q.mem = now;
+    if (this.buffered > this.stats.peakBufferedBytes) this.stats.peakBufferedBytes = this.buffered;
   }
 
   /**
@@ -393,8 +398,9 @@ export class TlsCaptureAnalyzer {
     hd = Math.imul(hd ^ this.t1 ^ this.t2 ^ this.t3, 0x01000193);
     hs = Math.imul(hs ^ d.srcPort, 0x9e3779b1);
     hd = Math.imul(hd ^ d.dstPort, 0x9e3779b1);
-    // Symmetric in (src, dst) so both directions of a connection meet in one bucket.
-    return ((hs + hd) ^ Math.imul(hs, hd) ^ d.protocol) | 0;
+    // Symmetric in (src, dst) so both directions of a connection meet in one bucket; 30 bits
+    // keep the key a small integer, which a Map stores without boxing.
+    return ((hs + hd) ^ Math.imul(hs, hd) ^ d.protocol) & 0x3fffffff;
   }
 
   /** Finds the connection of the packet last passed to `hashOf`; `dirOut[0]` gets 0 (A→B) or 1. */

@@ -153,8 +153,8 @@ class Memo<V> {
 
   set(key: Uint16Array, n: number, h: number, value: V): void {
     const slot = h & (this.seen.length - 1);
-    if (this.seen[slot] !== (h | 0)) {
-      this.seen[slot] = h | 0;
+    if (this.seen[slot] !== h) {
+      this.seen[slot] = h;
       return;
     }
     if (this.size >= MEMO_MAX) {
@@ -171,7 +171,7 @@ class Memo<V> {
 function hashKey(key: Uint16Array, n: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < n; i++) h = Math.imul(h ^ key[i]!, 0x01000193);
-  return h >>> 0;
+  return h & 0x3fffffff; // a small integer: Map keys stay unboxed
 }
 
 interface Part {

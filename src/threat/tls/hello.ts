@@ -39,7 +39,7 @@ function malformed(what: string): CairnError {
 
 /**
  * Reusable parse target for ClientHellos. Lists keep wire order and GREASE values; the
- * fingerprinting code skips GREASE itself. Sized for the largest lists a 64 KiB hello can hold.
+ * fingerprinting code skips GREASE itself. Sized for the longest lists the 16-bit length fields allow.
  */
 export class HelloScratch {
   legacyVersion = 0;

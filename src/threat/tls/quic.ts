@@ -74,7 +74,7 @@ export function quicInitialKeys(version: number, dcid: Uint8Array, server: boole
   };
 }
 
-/** Reads a QUIC variable-length integer; returns -1 when it does not fit before `end`. */
+/** Reads a QUIC variable-length integer into `out` (value, next offset); false if it does not fit before `end`. */
 export function readVarint(b: Uint8Array, p: number, end: number, out: { v: number; p: number }): boolean {
   if (p >= end) return false;
   const first = b[p]!;

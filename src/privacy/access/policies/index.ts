@@ -7,6 +7,7 @@ import { orgPolicy } from './org.ts';
 import { retentionPolicy } from './retention.ts';
 import { sitePolicy } from './site.ts';
 import { supportGrantPolicy } from './support-grant.ts';
+import { threatPolicy } from './threat.ts';
 import { tokenPolicy } from './token.ts';
 import { userPolicy } from './user.ts';
 import { zonePolicy } from './zone.ts';
@@ -23,6 +24,7 @@ export const POLICIES = {
   retention: retentionPolicy,
   keys: keysPolicy,
   device: devicePolicy,
+  threat: threatPolicy,
 } as const;
 
 export type Resource = keyof typeof POLICIES;
