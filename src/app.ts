@@ -55,6 +55,8 @@ export interface CairnApp {
   masterKeySource: string;
   /** Every route registered (method and URL pattern), for the access-matrix test and docs. */
   routes: { method: string; url: string }[];
+  /** Start the periodic jobs of a long-running server: retention purges, audit checkpoints. */
+  startSchedulers(): void;
   close(): Promise<void>;
 }
 
@@ -160,6 +162,7 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     deviceRoutes(app, services.devices);
   }
 
+  let checkpointTimer: NodeJS.Timeout | undefined;
   return {
     app,
     core,
@@ -167,7 +170,17 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     metrics,
     masterKeySource,
     routes,
+    startSchedulers() {
+      services.retention.start();
+      if (cfg.auditCheckpointIntervalMinutes > 0 && !checkpointTimer) {
+        checkpointTimer = setInterval(() => {
+          audit.checkpointAll(directory, (r) => stores.region(r)).catch((e) => log.error({ err: e }, 'audit checkpoint run failed'));
+        }, cfg.auditCheckpointIntervalMinutes * 60_000);
+        checkpointTimer.unref();
+      }
+    },
     async close() {
+      if (checkpointTimer) clearInterval(checkpointTimer);
       services.retention.stop();
       await app.close();
       await stores.close();

@@ -34,7 +34,7 @@ program
     if (o.demo) cfg.demo = true;
     const c = await buildApp(cfg);
     const creds = cfg.demo ? await ensureDemo(c) : null;
-    c.services.retention.start();
+    c.startSchedulers();
     const address = await c.app.listen({ port: cfg.port, host: cfg.host });
     const ms = Math.round(performance.now() - started);
     const lines = [

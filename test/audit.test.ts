@@ -113,6 +113,18 @@ for (const [engine, parallel] of [['sqlite', false], ['sqlite', true], ['postgre
       assert.match(r.firstBad!.reason, /truncated/);
     });
 
+    test('periodic checkpoints sign the head of every chain that grew, once', { skip }, async () => {
+      await fresh(1000);
+      const db = await c.core.directory.storeOf(orgId);
+      assert.equal(await c.core.audit.checkpointAll(c.core.directory, (r) => c.core.stores.region(r)), 1);
+      assert.equal(await c.core.audit.checkpointAll(c.core.directory, (r) => c.core.stores.region(r)), 0, 'nothing new, nothing signed');
+      const cps = await db.all<{ seq: number }>('SELECT seq FROM audit_checkpoints WHERE org_id = $1', [orgId]);
+      assert.deepEqual(cps.map((x) => Number(x.seq)), [12]);
+      await raw('DELETE FROM audit_events WHERE org_id = $1 AND seq = 12', [orgId]);
+      await raw('UPDATE audit_heads SET seq = 11, hash = (SELECT hash FROM audit_events WHERE org_id = $1 AND seq = 11) WHERE org_id = $1', [orgId]);
+      assert.equal((await verify()).firstBad?.seq, 12, 'the signed periodic checkpoint exposes the truncation');
+    });
+
     test('detects a forged checkpoint signature', { skip }, async () => {
       await fresh();
       await raw("UPDATE audit_checkpoints SET hash = $2 WHERE org_id = $1 AND seq = 5", [orgId, 'a'.repeat(64)]);

@@ -131,11 +131,29 @@ export class AuditService {
     await db.tx((x) => this.record(x, ctx, orgId, action, target, {}, 'denied'));
   }
 
+  /**
+   * Sign a checkpoint at the head of every org whose chain grew since its last checkpoint, as
+   * CloudTrail signs a digest file every hour. Returns how many were written.
+   */
+  async checkpointAll(directory: { list(): Promise<{ org_id: string; region: string }[]> }, storeOf: (region: string) => Database): Promise<number> {
+    let n = 0;
+    for (const d of await directory.list()) {
+      const db = storeOf(d.region);
+      const repo = reposFor(db).audit;
+      const head = await repo.head(d.org_id);
+      if (!head || head.seq === 0) continue;
+      const last = (await repo.checkpoints(d.org_id)).at(-1);
+      if (last && last.seq >= head.seq) continue;
+      if (await this.checkpointNow(db, d.org_id)) n++;
+    }
+    return n;
+  }
+
   /** Sign a checkpoint at the current head now (used by `audit verify` and on a schedule). */
   async checkpointNow(db: Database, orgId: string): Promise<CheckpointRow | undefined> {
     return db.tx(async (x) => {
       const head = await reposFor(x).audit.head(orgId);
-      if (!head) return undefined;
+      if (!head || head.seq === 0) return undefined;
       return this.writeCheckpoint(x, orgId, head.seq, head.hash);
     });
   }
