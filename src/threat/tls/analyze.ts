@@ -91,7 +91,7 @@ export interface AnalyzeOptions {
   onRecord?: (record: TlsHandshakeRecord) => void;
   /** Keep records in `result.records` (default true; set false when streaming with `onRecord`). */
   retainRecords?: boolean;
-  /** Rendering of odd ALPN values in JA4 (default `spec`; see `Ja4AlpnStyle`). */
+  /** Rendering of odd ALPN values in JA4 (default `reference`; see `Ja4AlpnStyle`). */
   ja4AlpnStyle?: Ja4AlpnStyle;
   /**
    * Reassembly buffers held across all connections at once, in bytes (default 256 MiB).
@@ -272,7 +272,7 @@ export class TlsCaptureAnalyzer {
     this.maxBuffered = Math.max(1 << 20, opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED);
     this.onRecord = opts.onRecord;
     this.retain = opts.retainRecords ?? true;
-    this.alpnStyle = opts.ja4AlpnStyle ?? 'spec';
+    this.alpnStyle = opts.ja4AlpnStyle ?? 'reference';
     const readerOpts = opts.maxPacketBytes !== undefined ? { maxPacketBytes: opts.maxPacketBytes } : {};
     this.reader = new CaptureReader((p) => this.onPacket(p), readerOpts);
   }

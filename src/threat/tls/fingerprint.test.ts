@@ -78,12 +78,13 @@ test('the ALPN characters follow the examples of the specification', () => {
     [[0x30, 0xab, 0xcd, 0x31], '01'],
     [[], '00'],
   ];
-  for (const [bytes, code] of cases) assert.equal(ja4AlpnCode(bytes, 0, bytes.length), code, JSON.stringify(bytes));
+  for (const [bytes, code] of cases) assert.equal(ja4AlpnCode(bytes, 0, bytes.length, 'spec'), code, JSON.stringify(bytes));
   // The reference tools print Wireshark's rendering instead: non-ASCII characters become 9.
   assert.equal(ja4AlpnCode([0xba, 0xad], 0, 2, 'reference'), '99');
   assert.equal(ja4AlpnCode([0x68, 0xc3, 0xa9], 0, 3, 'reference'), 'h9');
   const hello = buildClientHello({ version: 0x0303, ciphers: [0x1301], extensions: [ext.alpn([[0xba, 0xad], 'http/1.1'])] });
-  assert.match(ja4(parseClientHello(hello)).ja4, /^t12i0101bd_/);
+  assert.match(ja4(parseClientHello(hello), 't', 'spec').ja4, /^t12i0101bd_/);
+  assert.match(ja4(parseClientHello(hello)).ja4, /^t12i010199_/, 'the default follows the reference tools');
 });
 
 test('JA3 matches the hashes given in the JA3 README', () => {

@@ -84,11 +84,12 @@ const HEX_DIGITS = '0123456789abcdef';
 /**
  * How the two ALPN characters of JA4_a are rendered when the first ALPN value does not start
  * and end with an ASCII alphanumeric:
- * - `spec` (default): the first and last hex digit of the value (JA4-spec.md, "ALPN
- *   Extension Value"), e.g. 0xBA 0xAD → `bd`.
- * - `reference`: what FoxIO's Python and Rust tools print (and what their published test
- *   outputs contain): Wireshark's UTF-8 rendering of the value, each non-ASCII character
- *   replaced by `9`, e.g. 0xBA 0xAD → `99`. Use it to match fingerprints produced by those tools.
+ * - `reference` (default): what FoxIO's Python and Rust tools print (and what their published
+ *   test outputs and threat feeds built with them contain): Wireshark's UTF-8 rendering of the
+ *   value, each non-ASCII character replaced by `9`, e.g. 0xBA 0xAD → `99`. Cairn matches these
+ *   by default so its fingerprints equal the ones in shared intelligence.
+ * - `spec`: the first and last hex digit of the value (JA4-spec.md, "ALPN Extension Value"),
+ *   e.g. 0xBA 0xAD → `bd`. The two differ only for such odd ALPN values.
  */
 export type Ja4AlpnStyle = 'spec' | 'reference';
 
@@ -100,7 +101,7 @@ const utf8 = new TextDecoder('utf-8');
  *
  * @example ja4AlpnCode(Buffer.from('http/1.1'), 0, 8) // 'h1'
  */
-export function ja4AlpnCode(b: ArrayLike<number>, off: number, len: number, style: Ja4AlpnStyle = 'spec'): string {
+export function ja4AlpnCode(b: ArrayLike<number>, off: number, len: number, style: Ja4AlpnStyle = 'reference'): string {
   if (len <= 0) return '00';
   const first = b[off]!;
   const last = b[off + len - 1]!;
@@ -291,7 +292,7 @@ function extPart(memo: Memo<Part>, key: Uint16Array, n: number, nSigs: number, e
 }
 
 /** JA4 of a ClientHello held in a `HelloScratch` (the analyzer's allocation-light path). */
-export function ja4FromScratch(s: HelloScratch, transport: Ja4Transport, alpnStyle: Ja4AlpnStyle = 'spec'): Ja4Fingerprints {
+export function ja4FromScratch(s: HelloScratch, transport: Ja4Transport, alpnStyle: Ja4AlpnStyle = 'reference'): Ja4Fingerprints {
   // Version: highest supported_versions entry (GREASE ignored), else legacy_version.
   let version = -1;
   for (let i = 0; i < s.nVersions; i++) {
@@ -381,7 +382,7 @@ function toScratch(hello: ClientHello): HelloScratch {
  *
  * @example ja4(parseClientHello(bytes), 't').ja4 // 't13d1516h2_8daaf6152771_e5627efa2ab1'
  */
-export function ja4(hello: ClientHello, transport: Ja4Transport = 't', alpnStyle: Ja4AlpnStyle = 'spec'): Ja4Fingerprints {
+export function ja4(hello: ClientHello, transport: Ja4Transport = 't', alpnStyle: Ja4AlpnStyle = 'reference'): Ja4Fingerprints {
   return ja4FromScratch(toScratch(hello), transport, alpnStyle);
 }
 

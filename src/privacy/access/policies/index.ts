@@ -4,6 +4,7 @@ import { devicePolicy } from './device.ts';
 import { floorPolicy } from './floor.ts';
 import { keysPolicy } from './keys.ts';
 import { orgPolicy } from './org.ts';
+import { quarantinePolicy } from './quarantine.ts';
 import { retentionPolicy } from './retention.ts';
 import { sitePolicy } from './site.ts';
 import { supportGrantPolicy } from './support-grant.ts';
@@ -25,6 +26,7 @@ export const POLICIES = {
   keys: keysPolicy,
   device: devicePolicy,
   threat: threatPolicy,
+  quarantine: quarantinePolicy,
 } as const;
 
 export type Resource = keyof typeof POLICIES;
