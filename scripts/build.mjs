@@ -22,7 +22,7 @@ if (process.argv.includes('--if-stale') && existsSync(out) && statSync(out).mtim
 }
 const EXTERNAL = ['better-sqlite3', 'argon2', '@litko/yara-x', '@fastify/swagger-ui', 'pg-native', 'esbuild', 'tsx', 'playwright-core'];
 await build({
-  entryPoints: { main: join(root, 'src/main.ts'), 'audit-verify-worker': join(root, 'src/privacy/audit/verify-worker.ts') },
+  entryPoints: { main: join(root, 'src/main.ts') },
   outdir: join(root, 'dist'),
   bundle: true,
   platform: 'node',

@@ -23,6 +23,10 @@ import {
 import { privacyRoutes } from './privacy/routes.ts';
 import { DeviceService } from './devices/index.ts';
 import { deviceRoutes } from './devices/routes.ts';
+import { createThreatServices, type ThreatServices } from './threat/index.ts';
+import { threatRoutes } from './threat/routes.ts';
+import { EmailService } from './threat/email/index.ts';
+import { emailRoutes } from './threat/email/routes.ts';
 import { installAuth } from './http/auth.ts';
 import { installErrorHandling } from './http/errors.ts';
 import { Metrics } from './http/metrics.ts';
@@ -45,6 +49,8 @@ export interface Services {
   retention: RetentionService;
   keyAdmin: KeyAdmin;
   devices: DeviceService;
+  threat: ThreatServices;
+  mail: EmailService;
 }
 
 export interface CairnApp {
@@ -87,13 +93,16 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
   const directory = new OrgDirectory(stores);
   const access = new AccessService(directory, audit, clock);
   const core: Core = { cfg, stores, clock, bus, log, keys, audit, access, directory };
+  const retention = new RetentionService(core);
   const services: Services = {
     tenancy: new TenancyService(core),
     identity: new IdentityService(core),
     auditQueries: new AuditQueries(core),
-    retention: new RetentionService(core),
+    retention,
     keyAdmin: new KeyAdmin(core),
     devices: new DeviceService(core),
+    threat: createThreatServices(core, retention),
+    mail: new EmailService(core, () => services.threat, retention),
   };
   const metrics = new Metrics(opts.http !== false);
 
@@ -160,6 +169,8 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     systemRoutes(app, { identity: services.identity, metrics, ready: () => stores.ping(), tls: !!tls, loginPerMinute: cfg.loginRateLimitPerMinute, nowMs: () => clock.nowMs(), lookup: (e) => keys.lookupHash('email', e) });
     privacyRoutes(app, services);
     deviceRoutes(app, services.devices);
+    await threatRoutes(app, services.threat);
+    emailRoutes(app, services.mail);
   }
 
   let checkpointTimer: NodeJS.Timeout | undefined;
@@ -182,6 +193,7 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     async close() {
       if (checkpointTimer) clearInterval(checkpointTimer);
       services.retention.stop();
+      await services.mail.stop();
       await app.close();
       await stores.close();
     },

@@ -39,7 +39,7 @@ export const CONFIG_SCHEMA = {
   sessionTtlHours: { env: 'CAIRN_SESSION_TTL_HOURS', kind: 'int', default: 12, min: 1, max: 720, description: 'Lifetime of a dashboard session, in hours.' },
   loginRateLimitPerMinute: { env: 'CAIRN_LOGIN_RATE_LIMIT', kind: 'int', default: 10, min: 1, max: 10_000, description: 'Login attempts allowed per client address and per account each minute.' },
   supportGrantDays: { env: 'CAIRN_SUPPORT_GRANT_DAYS', kind: 'int', default: 30, min: 0, max: 365, description: 'Length of the support grant switched on at org creation (R-SEC-4); 0 creates orgs without one.' },
-  auditCheckpointEvery: { env: 'CAIRN_AUDIT_CHECKPOINT_EVERY', kind: 'int', default: 1000, min: 1, max: 1_000_000, description: 'A signed audit checkpoint is written after this many events of an org.' },
+  auditCheckpointEvery: { env: 'CAIRN_AUDIT_CHECKPOINT_EVERY', kind: 'int', default: 10_000, min: 1, max: 1_000_000, description: 'A signed audit checkpoint is written after this many events of an org.' },
   auditCheckpointIntervalMinutes: { env: 'CAIRN_AUDIT_CHECKPOINT_INTERVAL_MIN', kind: 'int', default: 60, min: 0, max: 10_080, description: 'Every this many minutes each org whose chain grew gets a signed checkpoint at its head (0 disables).' },
   retentionIntervalMinutes: { env: 'CAIRN_RETENTION_INTERVAL_MIN', kind: 'int', default: 60, min: 0, max: 10_080, description: 'How often the retention scheduler runs, in minutes (0 disables the scheduler).' },
   retentionBatchRows: { env: 'CAIRN_RETENTION_BATCH', kind: 'int', default: 5000, min: 1, max: 1_000_000, description: 'Rows deleted per transaction when purging.' },

@@ -11,6 +11,7 @@ import { buildApp } from './app.ts';
 import { ensureDemo } from './demo.ts';
 import { out, withApp } from './cli-kit.ts';
 import { systemCtx, ROLES, type Role } from './privacy/index.ts';
+import { registerThreatCli } from './threat/cli.ts';
 
 const started = performance.now();
 
@@ -35,6 +36,7 @@ program
     const c = await buildApp(cfg);
     const creds = cfg.demo ? await ensureDemo(c) : null;
     c.startSchedulers();
+    const mail = await c.services.mail.start();
     const address = await c.app.listen({ port: cfg.port, host: cfg.host });
     const ms = Math.round(performance.now() - started);
     const lines = [
@@ -45,6 +47,7 @@ program
       `  OpenAPI document     ${address}/api/openapi.json  (browse: ${address}/api/docs)`,
       `  Health               ${address}/healthz  ${address}/readyz  ${address}/metrics`,
     ];
+    if (mail.smtp) lines.push(`  SMTP relay           ${mail.smtp.host}:${mail.smtp.port} (${mail.imapWatchers} IMAP watcher(s))`);
     if (creds) lines.push('', '  Demo org created. Admin credentials (shown only this once):', `    e-mail    ${creds.email}`, `    password  ${creds.password}`);
     if (c.masterKeySource.endsWith('master.key')) lines.push('', `  Master key: ${c.masterKeySource} (set CAIRN_MASTER_KEY or a KMS provider in production)`);
     process.stdout.write(lines.join('\n') + '\n\n');
@@ -216,6 +219,8 @@ program
     const r = redactedConfig(loadConfig());
     out(true, r, () => '');
   });
+
+registerThreatCli(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isCairnError(e)) {

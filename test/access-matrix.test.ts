@@ -15,7 +15,7 @@ const ROLES: (R | 'anonymous')[] = ['org_admin', 'site_admin', 'privacy_officer'
 const READERS: R[] = ['org_admin', 'site_admin', 'privacy_officer', 'observer', 'support'];
 
 /** Routes anyone may call, signed in or not. */
-const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'POST /api/v1/auth/login', 'POST /api/v1/auth/logout', 'GET /', 'GET /login', 'GET /assets/:file', 'GET /api/openapi.json', 'GET /api/docs', 'GET /api/docs/*', 'GET /api/docs/json', 'GET /api/docs/yaml', 'GET /api/docs/static/*', 'GET /api/docs/static/index.html', 'GET /api/docs/static/swagger-initializer.js']);
+const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'POST /api/v1/auth/login', 'POST /api/v1/auth/logout', 'GET /', 'GET /login', 'GET /assets/:file', 'GET /api/openapi.json', 'GET /api/docs', 'GET /api/docs/*', 'GET /api/docs/json', 'GET /api/docs/yaml', 'GET /api/docs/static/*', 'GET /api/docs/static/index.html', 'GET /api/docs/static/swagger-initializer.js', 'GET /api/v1/threat/notice']);
 /** Routes any signed-in caller may call; they return only the caller's own view. */
 const SELF = new Set(['GET /api/v1/auth/me', 'GET /api/v1/orgs']);
 
@@ -59,6 +59,14 @@ const EXPECT: Record<string, R[]> = {
   'POST /api/v1/orgs/:orgId/devices': ['org_admin', 'sensor'],
   'GET /api/v1/orgs/:orgId/devices': ['org_admin', 'privacy_officer', 'support'],
   'GET /api/v1/orgs/:orgId/devices/count': ['org_admin', 'privacy_officer', 'observer', 'support'],
+  'POST /api/v1/threat/files': ['org_admin', 'sensor'],
+  'GET /api/v1/threat/files/:sha256': ['org_admin', 'privacy_officer', 'observer', 'support'],
+  'GET /api/v1/threat/files/:sha256/submissions': ['org_admin', 'privacy_officer', 'support'],
+  'GET /api/v1/orgs/:orgId/threat/lists': ['org_admin', 'privacy_officer'],
+  'POST /api/v1/orgs/:orgId/threat/lists': ['org_admin'],
+  'DELETE /api/v1/orgs/:orgId/threat/lists/:entryId': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/threat/settings': ['org_admin', 'privacy_officer'],
+  'PUT /api/v1/orgs/:orgId/threat/settings': ['org_admin'],
 };
 
 interface Tenant {
@@ -112,6 +120,14 @@ async function headersFor(role: string, t: Tenant, tenantName: string): Promise<
   return h;
 }
 
+/** A file with a verdict in the tenant's org (threat routes look it up by SHA-256). */
+const threatFiles = new Map<string, string>();
+async function threatFile(t: Tenant): Promise<string> {
+  let sha = threatFiles.get(t.orgId);
+  if (!sha) threatFiles.set(t.orgId, (sha = (await c.services.threat.files.submit(sys, t.orgId, Buffer.from(`access matrix fixture ${t.orgId}`), {})).sha256));
+  return sha;
+}
+
 /** Fill a route's params for a tenant, creating a throwaway record for destructive routes. */
 async function paramsFor(method: string, url: string, t: Tenant): Promise<Record<string, string>> {
   const { tenancy, identity } = c.services;
@@ -121,6 +137,8 @@ async function paramsFor(method: string, url: string, t: Tenant): Promise<Record
   if (method === 'DELETE' && url.endsWith(':zoneId')) p.zoneId = (await tenancy.createZone(sys, t.orgId, t.floorId, { name: `tmp${seq++}`, polygon: [[0, 0], [1, 0], [1, 1]] })).id;
   if (method === 'PATCH' && url.endsWith(':userId')) p.userId = (await identity.createUser(sys, t.orgId, { email: `tmp${seq++}@x.example`, password: 'throwaway-pass-123', roles: [{ role: 'observer' }] })).id;
   if (url.endsWith(':tokenId')) p.tokenId = (await identity.createToken(sys, t.orgId, { name: 'tmp', role: 'sensor' })).id;
+  if (url.includes(':sha256')) p.sha256 = await threatFile(t);
+  if (url.endsWith(':entryId')) p.entryId = (await c.services.threat.lists.add(sys, t.orgId, { list: 'block', kind: 'domain', value: `tmp${seq++}.example` })).id;
   return p;
 }
 
@@ -140,8 +158,11 @@ function bodyFor(method: string, url: string, t: Tenant): { payload?: unknown; h
     'PUT /api/v1/orgs/:orgId/support-grant': { days: 30 },
     'PUT /api/v1/orgs/:orgId/retention/:dataClass': { days: 60 },
     'POST /api/v1/orgs/:orgId/devices': { devices: [{ mac: '02:00:00:00:00:01', kind: 'wifi', siteId: t.siteId, seenAt: new Date().toISOString() }] },
+    'POST /api/v1/orgs/:orgId/threat/lists': { list: 'block', kind: 'domain', value: `bad${seq++}.example` },
+    'PUT /api/v1/orgs/:orgId/threat/settings': { fileRetentionDays: {}, encryptedTrafficAnalysis: false },
   };
   if (key === 'PUT /api/v1/orgs/:orgId/floors/:floorId/plan') return { payload: PNG, headers: { 'content-type': 'image/png' } };
+  if (key === 'POST /api/v1/threat/files') return { payload: Buffer.from('a file to analyse'), headers: { 'content-type': 'application/octet-stream' } };
   return key in bodies ? { payload: bodies[key] } : {};
 }
 
@@ -178,7 +199,8 @@ test('every route × role × tenant is allowed exactly as the table says', async
         const t = tenants[which];
         const headers = { ...(await headersFor(role, tenants.own, 'own')) };
         const params = await paramsFor(r.method, r.url, t);
-        const url = r.url.replace(/:(\w+)/g, (_m, k: string) => params[k] ?? 'missing');
+        // Routes outside /orgs/:orgId take the org from the caller, or ?orgId= when named.
+        const url = r.url.replace(/:(\w+)/g, (_m, k: string) => params[k] ?? 'missing') + (r.url.startsWith('/api/v1/threat/') ? `?orgId=${t.orgId}` : '');
         const b = bodyFor(r.method, r.url, t);
         const res = await c.app.inject({ method: r.method as 'GET', url, headers: { ...headers, ...(b.headers ?? {}) }, ...(b.payload !== undefined ? { payload: b.payload as string } : {}) });
         const shouldPass = which === 'own' && role !== 'anonymous' && allowed.includes(role);

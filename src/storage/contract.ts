@@ -78,7 +78,7 @@ export function runStorageContract(o: ContractOptions): void {
         const r = reposFor(x).audit;
         const head = await r.lockHead(ORG, 'g');
         const seq = head.seq + 1;
-        await r.insertEvents([{ org_id: ORG, seq, at_ms: i, actor: 'a', action: 'x', target: 't', request_id: 'r', outcome: 'ok', details: '{}', prev_hash: head.hash, hash: `h${seq}` }]);
+        await r.insertEvents([{ org_id: ORG, seq, at_ms: i, canon: `${seq}|${head.hash}`, hash: `h${seq}` }]);
         await r.setHead(ORG, seq, `h${seq}`);
       });
     await Promise.all(Array.from({ length: 20 }, (_, i) => append(i)));
@@ -90,7 +90,7 @@ export function runStorageContract(o: ContractOptions): void {
   it('bulk-inserts many rows and pages and prunes them in order', async (s) => {
     await seedOrg(s);
     const db = s.region('eu');
-    const rows = Array.from({ length: 2500 }, (_, i) => ({ org_id: ORG, seq: i + 1, at_ms: 1000 + i, actor: 'a', action: 'x', target: 't', request_id: 'r', outcome: 'ok', details: '{"i":' + i + '}', prev_hash: 'p', hash: 'h' + (i + 1) }));
+    const rows = Array.from({ length: 2500 }, (_, i) => ({ org_id: ORG, seq: i + 1, at_ms: 1000 + i, canon: `c${i + 1}`, hash: 'h' + (i + 1) }));
     await db.tx((x) => reposFor(x).audit.insertEvents(rows));
     const r = reposFor(db).audit;
     assert.equal(await r.count(ORG), 2500);
@@ -99,6 +99,8 @@ export function runStorageContract(o: ContractOptions): void {
     assert.equal(await r.deleteThrough(ORG, 10), 10);
     assert.equal(await r.count(ORG), 2490);
     assert.equal((await r.recent(ORG, Number.MAX_SAFE_INTEGER, 1))[0]?.seq, 2500);
+    assert.deepEqual(await r.rangeBody(ORG, 10, 13), { count: 3, body: 'c11\x1ec12\x1ec13' }, 'a range is its canon texts in seq order, joined by U+001E');
+    assert.deepEqual(await r.rangeBody(ORG, 5000, 5001), { count: 0, body: '' });
   });
 
   it('upserts devices keeping first and last seen, and purges in bounded batches', async (s) => {

@@ -191,15 +191,22 @@ export class ThreatListService {
     return matcher;
   }
 
+  /** The org's domain lists (lower case; an entry covers its subdomains), for the e-mail engine's link checks. */
+  async domainLists(orgId: string): Promise<{ block: ReadonlySet<string>; allow: ReadonlySet<string> }> {
+    const intel = await this.intel(orgId, ['domain']);
+    return { block: new Set(intel.block.domains), allow: new Set(intel.allow.domains) };
+  }
+
   /**
    * Every indicator of the org for the TLS engine (`compileThreatIntel(intel.block)`); IP addresses
    * are decrypted in memory and must not be written anywhere.
    */
-  async intel(orgId: string): Promise<ListIntel> {
+  async intel(orgId: string, kinds: readonly ListKind[] = LIST_KINDS): Promise<ListIntel> {
     const db = await this.core.directory.storeOf(orgId);
     const empty = () => ({ ja3: [] as string[], ja4: [] as string[], domains: [] as string[], ips: [] as string[] });
     const out: ListIntel = { block: empty(), allow: empty() };
     for (const r of await threatRepo(db).listEntries(orgId)) {
+      if (!kinds.includes(r.kind)) continue;
       const side = out[r.list];
       if (r.kind === 'ja3') side.ja3.push(r.match_key);
       else if (r.kind === 'ja4') side.ja4.push(r.match_key);

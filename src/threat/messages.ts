@@ -92,19 +92,22 @@ export const REASONS_NL: Record<string, Nl> = {
   PE_KEYLOGGER_APIS: withDetail('Importeert API\'s om toetsaanslagen af te vangen'),
   PE_OVERLAY: 'Gegevens (overlay) na de laatste sectie.',
   PE_OVERLAY_PAYLOAD: 'De overlay bevat een ander bestand.',
-  PE_PACKER: withDetail('Ingepakt (packer)'),
+  PE_PACKER: (en) => {
+    const m = /point to (.+?)\.?$/.exec(en);
+    return m ? `Ingepakt: sectienamen wijzen op ${m[1]}.` : 'Ingepakt door een packer.';
+  },
   PE_SIGNATURE_PRESENT: 'Bevat een Authenticode-handtekening (niet geverifieerd).',
   PE_TLS_CALLBACKS: 'Heeft een TLS-directory (code kan vóór het startpunt draaien).',
-  PE_TRUNCATED: withDetail('Misvormd of afgekapt PE-bestand'),
+  PE_TRUNCATED: 'Misvormd of afgekapt PE-bestand.',
   PE_WX_SECTION: withDetail('Sectie(s) die zowel schrijfbaar als uitvoerbaar zijn'),
   // ELF
   ELF_EXEC_STACK: 'Vraagt een uitvoerbare stack.',
-  ELF_FACTS: (en) => `ELF-gegevens: ${en.replace(/^ELF /, '').replace(/\.$/, '')}.`,
+  ELF_FACTS: (en) => `ELF-gegevens: ${en.replace(/^ELF /, '').replace(/\.$/, '').replace('not stripped', 'niet gestript').replace(/\bstripped\b/, 'gestript')}.`,
   ELF_HIGH_ENTROPY_CODE: withDetail('Uitvoerbare sectie(s) met entropie boven 7,2'),
   ELF_NO_SECTIONS: 'Geen sectiekoppen: gestript door een packer of met de hand gemaakt.',
   ELF_ODD_INTERPRETER: 'Ongebruikelijke programma-interpreter.',
   ELF_PACKER: 'Ingepakt met UPX (UPX!-markering).',
-  ELF_TRUNCATED: withDetail('Misvormd of afgekapt ELF-bestand'),
+  ELF_TRUNCATED: 'Misvormd of afgekapt ELF-bestand.',
   ELF_WX_SEGMENT: 'Een laadbaar segment is zowel schrijfbaar als uitvoerbaar.',
   // Office and RTF
   ODF_MACROS: 'OpenDocument-macro\'s (Basic/ of Scripts/).',
@@ -162,7 +165,8 @@ export function reasonMessage(r: Pick<Reason, 'code' | 'message' | 'analyzer'>, 
   if (lang === 'en') return r.message;
   const nl = REASONS_NL[r.code];
   if (nl === undefined) return r.analyzer === 'yara' ? `YARA-regel: ${r.message.replace(/^(Organisation rule|Rule) /, '')}` : r.message;
-  return typeof nl === 'string' ? nl : nl(r.message);
+  // A YARA rule's message is its own (English) description: only the Dutch sentence is used.
+  return typeof nl === 'string' ? nl : nl(r.analyzer === 'yara' ? '' : r.message);
 }
 
 /** The same object with every reason's message in `lang`. */
@@ -181,6 +185,7 @@ export const THREAT_ERRORS = {
   badMetadata: { en: 'The {field} metadata is not valid: {why}', nl: 'De metadata {field} is niet geldig: {why}' },
   badRetention: { en: 'Retention for {category} must be a whole number of days between 1 and {max}, or null.', nl: 'De bewaartermijn voor {category} moet een geheel aantal dagen tussen 1 en {max} zijn, of null.' },
   badCategory: { en: 'Unknown file category "{category}"; known: {known}.', nl: 'Onbekende bestandscategorie "{category}"; bekend: {known}.' },
+  cannotRead: { en: 'Cannot read {file} ({why}).', nl: 'Kan {file} niet lezen ({why}).' },
   unsupportedMultipart: { en: 'Send the file as the raw request body (Content-Type: application/octet-stream), not as a form.', nl: 'Stuur het bestand als ruwe body (Content-Type: application/octet-stream), niet als formulier.' },
 } as const satisfies Record<string, Record<Lang, string>>;
 export type ThreatErrorKey = keyof typeof THREAT_ERRORS;

@@ -1,36 +1,52 @@
 /**
- * The audit hash chain. Each event's hash is SHA-256 over the previous event's hash and the
- * event's fields joined by U+001F (a character no field may hold: details are JSON, which
- * escapes it; other fields are checked on append). The first event of an org links to 64 zeros.
+ * The audit hash chain. An event's fields are joined by U+001F into its `canon` text (a character
+ * no field may hold: details are JSON, which escapes it; the other fields are cleaned on append):
+ * seq, at_ms, actor, action, target, request id, outcome, details. Each event's hash is SHA-256
+ * over the previous event's hash, the org id and the canon; the first event of an org links to 64
+ * zeros. A checkpoint signs, besides the hash at its last event, a digest of every canon in its
+ * range, so a whole signed range is checked with one hash over one database-built string.
  */
 import { hash as oneShotHash, createHash } from 'node:crypto';
 
 export const GENESIS_HASH = '0'.repeat(64);
 const SEP = '\x1f';
+/** Joins canon texts in a range digest (never inside a canon: cleaned like SEP). */
+export const RANGE_SEP = '\x1e';
 
-export interface ChainFields {
-  org_id: string;
+export interface AuditFields {
   seq: number;
-  at_ms: number;
+  atMs: number;
   actor: string;
   action: string;
   target: string;
-  request_id: string;
+  requestId: string;
   outcome: string;
+  /** JSON text. */
   details: string;
 }
 
-const sha256hex: (s: string) => string =
+export const sha256hex: (s: string) => string =
   typeof oneShotHash === 'function' ? (s) => oneShotHash('sha256', s, 'hex') as string : (s) => createHash('sha256').update(s).digest('hex');
 
-/** Hash of an event given the previous hash. */
-export function eventHash(prevHash: string, e: ChainFields): string {
-  return sha256hex(prevHash + SEP + e.org_id + SEP + e.seq + SEP + e.at_ms + SEP + e.actor + SEP + e.action + SEP + e.target + SEP + e.request_id + SEP + e.outcome + SEP + e.details);
+/** The canonical text of an event. */
+export function canonOf(f: AuditFields): string {
+  return f.seq + SEP + f.atMs + SEP + f.actor + SEP + f.action + SEP + f.target + SEP + f.requestId + SEP + f.outcome + SEP + f.details;
 }
 
-/** Same as eventHash over a raw row in AUDIT_COLS order (org_id, seq, at_ms, actor, action, target, request_id, outcome, details, …). */
-export function rowHash(prevHash: string, r: readonly unknown[]): string {
-  return sha256hex(prevHash + SEP + r[0] + SEP + r[1] + SEP + r[2] + SEP + r[3] + SEP + r[4] + SEP + r[5] + SEP + r[6] + SEP + r[7] + SEP + r[8]);
+/** The fields back from a canon text (what the API shows is what the chain covers). */
+export function parseCanon(canon: string): AuditFields {
+  const p = canon.split(SEP);
+  return { seq: Number(p[0]), atMs: Number(p[1]), actor: p[2] ?? '', action: p[3] ?? '', target: p[4] ?? '', requestId: p[5] ?? '', outcome: p[6] ?? '', details: p.slice(7).join(SEP) };
+}
+
+/** Hash of an event from the previous event's hash. */
+export function eventHash(prevHash: string, orgId: string, canon: string): string {
+  return sha256hex(prevHash + SEP + orgId + SEP + canon);
+}
+
+/** Digest of a range body as built by the repository (`rangeBody`). */
+export function rangeDigest(orgId: string, body: string): string {
+  return sha256hex(orgId + RANGE_SEP + body);
 }
 
 // eslint-disable-next-line no-control-regex
@@ -38,45 +54,44 @@ const CONTROL = /[\x00-\x1f\x7f]/;
 // eslint-disable-next-line no-control-regex
 const CONTROL_G = /[\x00-\x1f\x7f]/g;
 
-/** Strip control characters from a short field so the separator stays unambiguous. */
+/** Strip control characters from a short field so the separators stay unambiguous. */
 export function cleanField(s: string, max = 512): string {
   const t = CONTROL.test(s) ? s.replace(CONTROL_G, ' ') : s;
   return t.length > max ? t.slice(0, max) : t;
 }
 
-/** The text a checkpoint or anchor signature covers. */
-export function signedPayload(kind: 'checkpoint' | 'anchor', orgId: string, seq: number, hash: string, atMs: number): Buffer {
-  return Buffer.from(`cairn-audit-${kind}|v1|${orgId}|${seq}|${hash}|${atMs}`);
+/** The text a checkpoint signature covers. */
+export function checkpointPayload(orgId: string, fromSeq: number, seq: number, hash: string, digest: string, atMs: number): Buffer {
+  return Buffer.from(`cairn-audit-checkpoint|v2|${orgId}|${fromSeq}|${seq}|${hash}|${digest}|${atMs}`);
+}
+
+/** The text a prune anchor signature covers. */
+export function anchorPayload(orgId: string, seq: number, hash: string, atMs: number): Buffer {
+  return Buffer.from(`cairn-audit-anchor|v2|${orgId}|${seq}|${hash}|${atMs}`);
 }
 
 /**
- * Checks a run of events in seq order: continuity, links and recomputed hashes. Used by the
- * verifier in-process and by each verification worker on its slice of the chain.
+ * Checks events one at a time in seq order: continuity and recomputed hashes. Names the first
+ * bad event where a signed range did not match, and covers the unsigned tail.
  */
 export class ChainChecker {
   expected: number;
   prev: string;
   count = 0;
-  firstSeq: number | null = null;
-  /** The prev_hash the first row claimed (for stitching slices together). */
-  firstPrev: string | null = null;
-  constructor(startSeq: number, startPrev: string | null) {
+  constructor(
+    private readonly orgId: string,
+    startSeq: number,
+    startPrev: string,
+  ) {
     this.expected = startSeq;
-    this.prev = startPrev ?? '';
+    this.prev = startPrev;
   }
 
-  /** null when the row is good; otherwise why it is bad. `row` is in AUDIT_COLS order. */
-  check(row: readonly unknown[]): string | null {
-    const seq = Number(row[1]);
+  /** null when the event is good; otherwise why it is bad. */
+  check(seq: number, canon: string, hash: string): string | null {
     if (seq !== this.expected) return seq > this.expected ? `event ${this.expected} is missing (next present is ${seq})` : `event ${seq} is out of order or duplicated (expected ${this.expected})`;
-    if (this.firstPrev === null) {
-      this.firstPrev = row[9] as string;
-      if (this.prev === '') this.prev = this.firstPrev;
-    }
-    if (row[9] !== this.prev) return `event ${seq} does not link to the previous event (inserted, deleted or reordered)`;
-    const h = rowHash(this.prev, row);
-    if (h !== row[10]) return `event ${seq} was altered (hash mismatch)`;
-    this.firstSeq ??= seq;
+    const h = eventHash(this.prev, this.orgId, canon);
+    if (h !== hash) return `event ${seq} was altered, inserted or moved (its hash does not follow from the chain)`;
     this.prev = h;
     this.expected++;
     this.count++;

@@ -3,6 +3,7 @@ import { toIso } from '../../kernel/clock.ts';
 import type { Ctx } from '../context.ts';
 import type { Core } from '../core.ts';
 import type { VerifyResult } from './service.ts';
+import { parseCanon } from './chain.ts';
 
 export interface AuditEvent {
   seq: number;
@@ -23,7 +24,10 @@ export class AuditQueries {
     const { db } = await this.core.access.enforce(ctx, 'audit', 'read', { orgId });
     const rows = await this.core.audit.list(db, orgId, opts.beforeSeq ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 100);
     await db.tx((x) => this.core.audit.record(x, ctx, orgId, 'audit.read', `org:${orgId}`, { count: rows.length }));
-    return rows.map((r) => ({ seq: r.seq, at: toIso(r.at_ms), actor: r.actor, action: r.action, target: r.target, requestId: r.request_id, outcome: r.outcome, details: JSON.parse(r.details) as Record<string, unknown>, hash: r.hash }));
+    return rows.map((r) => {
+      const f = parseCanon(r.canon);
+      return { seq: r.seq, at: toIso(f.atMs), actor: f.actor, action: f.action, target: f.target, requestId: f.requestId, outcome: f.outcome, details: JSON.parse(f.details) as Record<string, unknown>, hash: r.hash };
+    });
   }
 
   /** Verify the chain (signing a fresh checkpoint first only when it is intact). */

@@ -1,43 +1,22 @@
 /**
  * The audit log (R-SEC-5, R-DATA-6). Every mutation and every read of personal data writes an
  * event (actor, org, action, target, request id, time, outcome) in the same transaction as the
- * change; denied attempts are written too. Events form a hash chain per org; every
- * `checkpointEvery` events a checkpoint (sequence, hash, time) is signed with the region's
- * Ed25519 key, as CloudTrail signs its digest files. Pruning keeps the chain verifiable by
- * leaving a signed anchor: the sequence and hash of the last pruned event.
+ * change; denied attempts are written too. Events form a hash chain per org. Checkpoints are
+ * signed with the region's Ed25519 key, as CloudTrail signs its digest files: every
+ * `checkpointEvery` events, every hour for chains that grew, and before a verification run; each
+ * covers a range of events with one digest, so verification checks whole signed ranges at the
+ * speed of one hash and walks event by event only where a range fails (to name the first bad
+ * event) and over the unsigned tail. Pruning keeps the chain verifiable by leaving a signed anchor.
  */
 import { generateKeyPairSync, createPrivateKey, createPublicKey, sign, verify as verifySig, type KeyObject } from 'node:crypto';
 import { CairnError } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import type { EventBus } from '../../kernel/events.ts';
-import { reposFor, AUDIT_COLS, SqliteDatabase, type AuditEventRow, type CheckpointRow, type Database, type Executor } from '../../storage/index.ts';
+import { reposFor, type AuditEventRow, type CheckpointRow, type Database, type Executor } from '../../storage/index.ts';
 import { actorString, type Ctx } from '../context.ts';
 import type { KeyService } from '../keys/index.ts';
-import { Worker } from 'node:worker_threads';
-import { availableParallelism } from 'node:os';
-import { ChainChecker, cleanField, eventHash, GENESIS_HASH, signedPayload } from './chain.ts';
-import type { SliceJob, SliceResult } from './verify-worker.ts';
-
-/** Chains longer than this are verified in parallel slices on worker threads (SQLite). */
-const PARALLEL_MIN_EVENTS = 100_000;
-
-/** The worker's module: the TypeScript source under tsx, the bundled file in dist/. */
-function workerUrl(): URL {
-  return import.meta.url.endsWith('.ts') ? new URL('./verify-worker.ts', import.meta.url) : new URL('./audit-verify-worker.js', import.meta.url);
-}
-
-function runSlice(job: SliceJob): Promise<SliceResult> {
-  return new Promise((resolve, reject) => {
-    // Under tsx (tests, bench) the worker registers the TypeScript loader before importing the source.
-    const w = import.meta.url.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(workerUrl().href)}); })`, { eval: true, workerData: job })
-      : new Worker(workerUrl(), { workerData: job });
-    w.once('message', (m: SliceResult) => resolve(m));
-    w.once('error', reject);
-    w.once('exit', (code) => code !== 0 && reject(new Error(`verification worker exited ${code}`)));
-  });
-}
+import { anchorPayload, canonOf, ChainChecker, checkpointPayload, cleanField, eventHash, GENESIS_HASH, parseCanon, rangeDigest } from './chain.ts';
 
 export type Outcome = 'ok' | 'denied' | 'error';
 
@@ -67,12 +46,9 @@ export interface VerifyResult {
 interface Signer {
   id: string;
   priv: KeyObject;
-  pubs: Map<string, KeyObject>;
 }
 
 export class AuditService {
-  /** Chains with at least this many events are verified in parallel slices (SQLite). */
-  parallelMinEvents = PARALLEL_MIN_EVENTS;
   private signers = new Map<string, Promise<Signer>>();
   constructor(
     private readonly keys: KeyService,
@@ -88,7 +64,8 @@ export class AuditService {
 
   /**
    * Append events to an org's chain inside the caller's transaction (the head row is locked on
-   * PostgreSQL, and SQLite transactions are serialised, so chains never fork).
+   * PostgreSQL, and SQLite transactions are serialised, so chains never fork). When the chain has
+   * grown by `checkpointEvery` since its last checkpoint, a signed checkpoint is written too.
    */
   async append(x: Executor, orgId: string, inputs: AuditInput[]): Promise<number> {
     if (inputs.length === 0) return 0;
@@ -97,31 +74,26 @@ export class AuditService {
     let { seq, hash } = head;
     const rows: AuditEventRow[] = new Array(inputs.length);
     const now = this.clock.nowMs();
-    const checkpoints: { seq: number; hash: string }[] = [];
     for (let i = 0; i < inputs.length; i++) {
       const inp = inputs[i]!;
       seq += 1;
-      const row: AuditEventRow = {
-        org_id: orgId,
+      const atMs = inp.atMs ?? now;
+      const canon = canonOf({
         seq,
-        at_ms: inp.atMs ?? now,
+        atMs,
         actor: cleanField(inp.actor),
         action: cleanField(inp.action, 128),
         target: cleanField(inp.target),
-        request_id: cleanField(inp.requestId, 128),
+        requestId: cleanField(inp.requestId, 128),
         outcome: inp.outcome,
         details: JSON.stringify(inp.details ?? {}),
-        prev_hash: hash,
-        hash: '',
-      };
-      row.hash = eventHash(hash, row);
-      hash = row.hash;
-      rows[i] = row;
-      if (seq % this.checkpointEvery === 0) checkpoints.push({ seq, hash });
+      });
+      hash = eventHash(hash, orgId, canon);
+      rows[i] = { org_id: orgId, seq, at_ms: atMs, canon, hash };
     }
     await repo.insertEvents(rows);
     await repo.setHead(orgId, seq, hash);
-    for (const c of checkpoints) await this.writeCheckpoint(x, orgId, c.seq, c.hash);
+    if (seq - head.checkpoint_seq >= this.checkpointEvery) await this.writeCheckpoint(x, orgId, head.checkpoint_seq, seq, hash);
     this.bus?.emit('audit.appended', { orgId, seq });
     return seq;
   }
@@ -132,37 +104,52 @@ export class AuditService {
   }
 
   /**
-   * Sign a checkpoint at the head of every org whose chain grew since its last checkpoint, as
-   * CloudTrail signs a digest file every hour. Returns how many were written.
+   * Sign a checkpoint at the head of an org's chain, covering everything since its last
+   * checkpoint, after checking those events one by one (so a signature never vouches for a range
+   * that was already tampered with). Returns undefined when there is nothing new to sign.
    */
-  async checkpointAll(directory: { list(): Promise<{ org_id: string; region: string }[]> }, storeOf: (region: string) => Database): Promise<number> {
-    let n = 0;
-    for (const d of await directory.list()) {
-      const db = storeOf(d.region);
-      const repo = reposFor(db).audit;
-      const head = await repo.head(d.org_id);
-      if (!head || head.seq === 0) continue;
-      const last = (await repo.checkpoints(d.org_id)).at(-1);
-      if (last && last.seq >= head.seq) continue;
-      if (await this.checkpointNow(db, d.org_id)) n++;
-    }
-    return n;
-  }
-
-  /** Sign a checkpoint at the current head now (used by `audit verify` and on a schedule). */
   async checkpointNow(db: Database, orgId: string): Promise<CheckpointRow | undefined> {
     return db.tx(async (x) => {
-      const head = await reposFor(x).audit.head(orgId);
-      if (!head || head.seq === 0) return undefined;
-      return this.writeCheckpoint(x, orgId, head.seq, head.hash);
+      const repo = reposFor(x).audit;
+      const head = await repo.lockHead(orgId, GENESIS_HASH);
+      if (head.seq === 0 || head.checkpoint_seq >= head.seq) return undefined;
+      const last = (await repo.checkpoints(orgId)).at(-1);
+      const anchor = await repo.anchor(orgId);
+      const from = Math.max(last?.seq ?? 0, anchor?.seq ?? 0, head.checkpoint_seq);
+      const startHash = last && last.seq === from ? last.hash : anchor && anchor.seq === from ? anchor.hash : from === 0 ? GENESIS_HASH : null;
+      if (startHash === null) return undefined;
+      const checker = new ChainChecker(orgId, from + 1, startHash);
+      for (let after = from; ; ) {
+        const page = await repo.page(orgId, after, 20_000, head.seq);
+        for (const r of page) if (checker.check(r.seq, r.canon, r.hash)) return undefined;
+        if (page.length < 20_000) break;
+        after = page[page.length - 1]!.seq;
+      }
+      if (checker.expected !== head.seq + 1 || checker.prev !== head.hash) return undefined;
+      return this.writeCheckpoint(x, orgId, from, head.seq, head.hash);
     });
   }
 
-  private async writeCheckpoint(x: Executor, orgId: string, seq: number, hash: string): Promise<CheckpointRow> {
+  /**
+   * Sign the head of every org whose chain grew since its last checkpoint, as CloudTrail signs a
+   * digest file every hour. Returns how many checkpoints were written.
+   */
+  async checkpointAll(directory: { list(): Promise<{ org_id: string; region: string }[]> }, storeOf: (region: string) => Database): Promise<number> {
+    let n = 0;
+    for (const d of await directory.list()) if (await this.checkpointNow(storeOf(d.region), d.org_id)) n++;
+    return n;
+  }
+
+  private async writeCheckpoint(x: Executor, orgId: string, fromSeq: number, seq: number, hash: string): Promise<CheckpointRow> {
+    const repo = reposFor(x).audit;
+    const range = await repo.rangeBody(orgId, fromSeq, seq);
+    if (range.count !== seq - fromSeq) throw new CairnError('CAIRN_ERR_AUDIT_BROKEN', `Audit range ${fromSeq}..${seq} of org ${orgId} is incomplete; not signing it.`);
+    const digest = rangeDigest(orgId, range.body);
     const s = await this.signer(x);
     const at = this.clock.nowMs();
-    const row: CheckpointRow = { org_id: orgId, seq, hash, at_ms: at, key_id: s.id, signature: sign(null, signedPayload('checkpoint', orgId, seq, hash, at), s.priv).toString('base64') };
-    await reposFor(x).audit.insertCheckpoint(row);
+    const row: CheckpointRow = { org_id: orgId, seq, from_seq: fromSeq, hash, range_digest: digest, at_ms: at, key_id: s.id, signature: sign(null, checkpointPayload(orgId, fromSeq, seq, hash, digest, at), s.priv).toString('base64') };
+    await repo.insertCheckpoint(row);
+    await repo.setCheckpointSeq(orgId, seq);
     return row;
   }
 
@@ -180,9 +167,7 @@ export class AuditService {
           await repo.insertSigningKey(row);
         }
         const priv = createPrivateKey({ key: await this.keys.unwrapSecret(row.private_wrapped, `audit-signing|${row.id}`), format: 'der', type: 'pkcs8' });
-        const pubs = new Map<string, KeyObject>();
-        for (const k of await repo.listSigningKeys()) pubs.set(k.id, createPublicKey(k.public_pem));
-        return { id: row.id, priv, pubs };
+        return { id: row.id, priv };
       })();
       p.catch(() => this.signers.delete(x.name));
       this.signers.set(x.name, p);
@@ -206,86 +191,36 @@ export class AuditService {
   /**
    * Verify an org's chain from its anchor (or genesis) to its head: detects altered, deleted,
    * inserted, reordered and truncated events, and forged checkpoints or anchors; names the first
-   * bad event.
+   * bad event. Signed ranges are checked whole; the rest event by event.
    */
   async verify(db: Database, orgId: string): Promise<VerifyResult> {
     const repo = reposFor(db).audit;
     const pubs = new Map<string, KeyObject>();
     for (const k of await reposFor(db).keys.listSigningKeys()) pubs.set(k.id, createPublicKey(k.public_pem));
-    const checkSig = (kind: 'checkpoint' | 'anchor', c: CheckpointRow): boolean => {
-      const pub = pubs.get(c.key_id);
-      return !!pub && verifySig(null, signedPayload(kind, orgId, c.seq, c.hash, c.at_ms), pub, Buffer.from(c.signature, 'base64'));
+    const sigOk = (keyId: string, payload: Buffer, signature: string): boolean => {
+      const pub = pubs.get(keyId);
+      return !!pub && verifySig(null, payload, pub, Buffer.from(signature, 'base64'));
     };
     const result: VerifyResult = { ok: true, orgId, eventsChecked: 0, checkpointsChecked: 0, firstSeq: null, lastSeq: null };
     const fail = (seq: number, reason: string): VerifyResult => ({ ...result, ok: false, firstBad: { seq, reason } });
 
     const anchor = await repo.anchor(orgId);
-    if (anchor && !checkSig('anchor', anchor)) return fail(anchor.seq + 1, 'prune anchor signature does not verify');
+    if (anchor && !sigOk(anchor.key_id, anchorPayload(orgId, anchor.seq, anchor.hash, anchor.at_ms), anchor.signature)) return fail(anchor.seq + 1, 'prune anchor signature does not verify');
+    let pos = anchor ? anchor.seq : 0;
     let prev = anchor ? anchor.hash : GENESIS_HASH;
-    let expected = anchor ? anchor.seq + 1 : 1;
 
-    const checkpoints = (await repo.checkpoints(orgId)).filter((c) => c.seq >= expected);
+    const checkpoints = (await repo.checkpoints(orgId)).filter((c) => c.seq > pos);
     for (const c of checkpoints) {
-      if (!checkSig('checkpoint', c)) return fail(c.seq, `checkpoint at seq ${c.seq} has an invalid signature`);
+      if (!sigOk(c.key_id, checkpointPayload(orgId, c.from_seq, c.seq, c.hash, c.range_digest, c.at_ms), c.signature)) return fail(c.seq, `checkpoint at seq ${c.seq} has an invalid signature`);
     }
-    const cpBySeq = new Map(checkpoints.map((c) => [c.seq, c]));
 
-    const checker = new ChainChecker(expected, prev);
-    const check = (row: readonly unknown[]): string | null => {
-      const why = checker.check(row);
-      if (why) return why;
-      const cp = cpBySeq.get(Number(row[1]));
-      if (cp) {
-        if (cp.hash !== checker.prev) return `event ${row[1]} differs from its signed checkpoint`;
-        result.checkpointsChecked++;
-      }
-      return null;
-    };
-    const bounds = await repo.seqBounds(orgId);
-
-    if (db instanceof SqliteDatabase && db.file !== ':memory:' && bounds && bounds.count >= this.parallelMinEvents && availableParallelism() > 1) {
-      const slices = Math.min(availableParallelism(), 8);
-      const from = Math.max(expected, bounds.min);
-      if (from !== expected) return fail(expected, `event ${expected} is missing (next present is ${from})`);
-      const size = Math.ceil((bounds.max - from + 1) / slices);
-      const jobs: SliceJob[] = [];
-      for (let a = from; a <= bounds.max; a += size) {
-        const b = Math.min(bounds.max, a + size - 1);
-        jobs.push({ file: db.file, orgId, from: a, to: b, checkpointSeqs: checkpoints.filter((c) => c.seq >= a && c.seq <= b).map((c) => c.seq) });
-      }
-      const parts = await Promise.all(jobs.map(runSlice));
-      let link = prev;
-      for (const p of parts) {
-        if (p.firstPrev !== null && p.firstPrev !== link) return fail(p.from, `event ${p.from} does not link to the previous event (inserted, deleted or reordered)`);
-        for (const [seq, h] of p.checkpointHashes) {
-          if (cpBySeq.get(seq)!.hash !== h) return fail(seq, `event ${seq} differs from its signed checkpoint`);
-          result.checkpointsChecked++;
-        }
-        if (p.bad) return { ...result, eventsChecked: result.eventsChecked + p.count, ok: false, firstBad: p.bad };
-        result.eventsChecked += p.count;
-        result.firstSeq ??= p.count > 0 ? p.from : null;
-        if (p.count > 0) result.lastSeq = p.lastSeq;
-        link = p.lastHash;
-      }
-      prev = link;
-      expected = (result.lastSeq ?? expected - 1) + 1;
-    } else if (db instanceof SqliteDatabase) {
-      for (const row of db.iterateRaw(`SELECT ${AUDIT_COLS} FROM audit_events WHERE org_id = $1 ORDER BY seq`, [orgId])) {
-        const bad = check(row);
-        if (bad) return fail(checker.expected, bad);
-        result.firstSeq ??= Number(row[1]);
-        result.lastSeq = Number(row[1]);
-        result.eventsChecked++;
-      }
-      prev = checker.prev;
-      expected = checker.expected;
-    } else {
-      let after = expected - 1;
-      for (;;) {
-        const page = await repo.page(orgId, after, 20_000);
+    /** Walk (pos, to] event by event from `prev`; on success move pos/prev to the end. */
+    const walk = async (to: number, signedEnd?: CheckpointRow): Promise<VerifyResult | null> => {
+      const checker = new ChainChecker(orgId, pos + 1, prev);
+      for (let after = pos; ; ) {
+        const page = await repo.page(orgId, after, 20_000, to);
         for (const r of page) {
-          const row = [r.org_id, r.seq, r.at_ms, r.actor, r.action, r.target, r.request_id, r.outcome, r.details, r.prev_hash, r.hash];
-          const bad = check(row);
+          const bad = checker.check(r.seq, r.canon, r.hash);
           if (bad) return fail(checker.expected, bad);
           result.firstSeq ??= r.seq;
           result.lastSeq = r.seq;
@@ -294,21 +229,51 @@ export class AuditService {
         if (page.length < 20_000) break;
         after = page[page.length - 1]!.seq;
       }
+      const last = checker.expected - 1;
+      if (signedEnd) {
+        if (last < signedEnd.seq) return fail(last + 1, `events after seq ${last} are missing: a signed checkpoint covers seq ${signedEnd.seq} (truncated)`);
+        if (checker.prev !== signedEnd.hash) return fail(signedEnd.seq, `event ${signedEnd.seq} differs from its signed checkpoint`);
+        result.checkpointsChecked++;
+      }
+      pos = last;
       prev = checker.prev;
-      expected = checker.expected;
+      return null;
+    };
+
+    for (const c of checkpoints) {
+      const aligned = c.from_seq === pos;
+      if (aligned) {
+        const range = await repo.rangeBody(orgId, c.from_seq, c.seq);
+        if (range.count === c.seq - c.from_seq && rangeDigest(orgId, range.body) === c.range_digest) {
+          // The whole range is byte-for-byte what was signed; its last event's hash is signed too.
+          result.firstSeq ??= c.from_seq + 1;
+          result.lastSeq = c.seq;
+          result.eventsChecked += range.count;
+          result.checkpointsChecked++;
+          pos = c.seq;
+          prev = c.hash;
+          continue;
+        }
+      }
+      const before = pos;
+      const bad = await walk(c.seq, c);
+      if (bad) return bad;
+      // The events chain correctly to the signed hash yet their texts differ from the signed digest.
+      if (aligned) return fail(before + 1, `events ${before + 1}..${c.seq} differ from their signed checkpoint range`);
     }
-    const last = expected - 1;
-    const beyond = checkpoints.find((c) => c.seq > last);
-    if (beyond) return fail(last + 1, `events after seq ${last} are missing: a signed checkpoint covers seq ${beyond.seq} (truncated)`);
+    const tail = await walk(Number.MAX_SAFE_INTEGER);
+    if (tail) return tail;
     const head = await repo.head(orgId);
-    if (head && (head.seq !== last || head.hash !== prev)) return fail(last + 1, `the chain ends at seq ${last} but its head says seq ${head.seq} (truncated or altered)`);
-    if (!head && last > 0) return fail(last, 'the chain head is missing');
+    if (head && (head.seq !== pos || head.hash !== prev)) return fail(pos + 1, `the chain ends at seq ${pos} but its head says seq ${head.seq} (truncated or altered)`);
+    if (!head && pos > 0) return fail(pos, 'the chain head is missing');
     return result;
   }
 
   /**
    * Delete events older than `beforeMs` in bounded batches, each batch in its own transaction
-   * that also moves the signed anchor, so what remains still verifies. Returns rows deleted.
+   * that also moves the signed anchor, so what remains still verifies. An event's own recorded
+   * time (inside its hashed canon) must be old too: a tampered time column cannot get a recent
+   * event pruned. Returns rows deleted.
    */
   async prune(db: Database, orgId: string, beforeMs: number, batchRows: number): Promise<number> {
     let total = 0;
@@ -318,14 +283,18 @@ export class AuditService {
         const head = await repo.head(orgId);
         const rows = await repo.oldestBefore(orgId, beforeMs, batchRows);
         // Never prune the head: the newest event always stays, so the chain has a visible end.
-        const keep = rows.filter((r) => !head || r.seq < head.seq);
+        const keep: AuditEventRow[] = [];
+        for (const r of rows) {
+          if ((head && r.seq >= head.seq) || parseCanon(r.canon).atMs >= beforeMs) break;
+          keep.push(r);
+        }
         if (keep.length === 0) return 0;
         const last = keep[keep.length - 1]!;
         const deleted = await repo.deleteThrough(orgId, last.seq);
         const s = await this.signer(x);
         const at = this.clock.nowMs();
-        await repo.setAnchor({ org_id: orgId, seq: last.seq, hash: last.hash, at_ms: at, key_id: s.id, signature: sign(null, signedPayload('anchor', orgId, last.seq, last.hash, at), s.priv).toString('base64') });
-        await repo.deleteCheckpointsBelow(orgId, last.seq + 1);
+        await repo.setAnchor({ org_id: orgId, seq: last.seq, hash: last.hash, at_ms: at, key_id: s.id, signature: sign(null, anchorPayload(orgId, last.seq, last.hash, at), s.priv).toString('base64') });
+        await repo.deleteCheckpointsFrom(orgId, last.seq);
         return deleted;
       });
       total += n;

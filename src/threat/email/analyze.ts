@@ -10,13 +10,8 @@ import { CairnError } from '../../kernel/errors.ts';
 import { BLOCK_AT, SUSPICIOUS_AT, UNKNOWN_FLOOR } from '../files/index.ts';
 import { checkLinks } from './links.ts';
 import { checkStructure, parseMessage, type ParsedMessage } from './mime.ts';
-import type { AttachmentScanner, DomainLists } from './scanner.ts';
+import type { ScanDeps } from './scanner.ts';
 import { DEFAULT_MAIL_LIMITS, type AttachmentReport, type MailLimits, type MailReason, type MessageVerdict, type VerdictState } from './types.ts';
-
-export interface ScanDeps {
-  scanner: AttachmentScanner;
-  lists: DomainLists;
-}
 
 /** A scanned message: its verdict, plus the top level decoded (for quarantine metadata). */
 export interface ScannedMessage {
@@ -44,7 +39,7 @@ export function summarise(reasons: MailReason[]): { score: number; state: Verdic
  * the message itself is broken; everything wrong below the top level becomes a finding.
  *
  * @example
- *   const { verdict } = await scanMessage(orgId, raw, { scanner, lists });
+ *   const { verdict } = await scanMessage(orgId, raw, { files: threat.files, lists: threat.lists });
  *   if (verdict.state === 'malicious') quarantine();
  */
 export async function scanMessage(orgId: string, raw: Buffer, deps: ScanDeps, limitsIn: Partial<MailLimits> = {}): Promise<ScannedMessage> {
@@ -73,7 +68,7 @@ export async function scanMessage(orgId: string, raw: Buffer, deps: ScanDeps, li
     for (const a of parsed.attachments) {
       if (timedOut) return;
       const part = prefix ? `${prefix}/${a.part}` : a.part;
-      const v = await deps.scanner.scanBuffer(orgId, a.content, a.name ? { name: a.name } : {});
+      const v = await deps.files.scanBuffer(orgId, a.content, a.name ? { name: a.name } : {});
       const codes = [...v.reasons].sort((x, y) => y.score - x.score).map((r) => r.code).filter((c, i, all) => all.indexOf(c) === i);
       attachments.push({ part, name: a.name, contentType: a.contentType, sizeBytes: a.content.length, sha256: v.sha256, subtype: v.type.subtype, score: v.score, state: v.state, codes });
       if (v.score > 0 || !v.complete) {

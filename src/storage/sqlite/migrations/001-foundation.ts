@@ -113,13 +113,8 @@ CREATE TABLE audit_events (
   org_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
   at_ms INTEGER NOT NULL,
-  actor TEXT NOT NULL,
-  action TEXT NOT NULL,
-  target TEXT NOT NULL,
-  request_id TEXT NOT NULL,
-  outcome TEXT NOT NULL,
-  details TEXT NOT NULL,
-  prev_hash TEXT NOT NULL,
+  -- The event's fields joined by U+001F: seq, at_ms, actor, action, target, request id, outcome, details.
+  canon TEXT NOT NULL,
   hash TEXT NOT NULL,
   PRIMARY KEY (org_id, seq)
 );
@@ -127,12 +122,15 @@ CREATE INDEX audit_events_time ON audit_events(org_id, at_ms);
 CREATE TABLE audit_heads (
   org_id TEXT PRIMARY KEY,
   seq INTEGER NOT NULL,
-  hash TEXT NOT NULL
+  hash TEXT NOT NULL,
+  checkpoint_seq INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE audit_checkpoints (
   org_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
+  from_seq INTEGER NOT NULL,
   hash TEXT NOT NULL,
+  range_digest TEXT NOT NULL,
   at_ms INTEGER NOT NULL,
   key_id TEXT NOT NULL,
   signature TEXT NOT NULL,
