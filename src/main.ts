@@ -100,6 +100,21 @@ org
     }),
   );
 
+org
+  .command('delete')
+  .description('Off-board an org: destroy its keys (crypto-shredding), then delete its data.')
+  .requiredOption('--org <id>', 'org id')
+  .requiredOption('--confirm <name>', 'the org name, to confirm')
+  .option('--json', 'print JSON')
+  .action((o: { org: string; confirm: string; json?: boolean }) =>
+    withApp(async (c) => {
+      const existing = await c.services.tenancy.getOrg(systemCtx(), o.org);
+      if (existing.name !== o.confirm) throw new CairnError('CAIRN_ERR_VALIDATION', '--confirm must be the org name exactly.');
+      const r = await c.services.tenancy.deleteOrg(systemCtx(), o.org);
+      out(!!o.json, r, () => `deleted org ${r.orgId}: ${r.keysDestroyed} keys destroyed, ${r.auditEventsDeleted} audit events removed`);
+    }),
+  );
+
 const user = program.command('user').description('Manage users.');
 user
   .command('create')

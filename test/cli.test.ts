@@ -22,7 +22,7 @@ function cairn(args: string[], env: Record<string, string> = {}): { code: number
 }
 
 test('every command and subcommand answers --help', () => {
-  const commands = [[], ['serve'], ['migrate'], ['org'], ['org', 'create'], ['org', 'list'], ['user'], ['user', 'create'], ['token'], ['token', 'create'], ['audit'], ['audit', 'verify'], ['retention'], ['retention', 'run'], ['keys'], ['keys', 'rotate'], ['keys', 'rewrap-master'], ['config']];
+  const commands = [[], ['serve'], ['migrate'], ['org'], ['org', 'create'], ['org', 'list'], ['org', 'delete'], ['user'], ['user', 'create'], ['token'], ['token', 'create'], ['audit'], ['audit', 'verify'], ['retention'], ['retention', 'run'], ['keys'], ['keys', 'rotate'], ['keys', 'rewrap-master'], ['config']];
   for (const c of commands) {
     const r = cairn([...c, '--help']);
     assert.equal(r.code, 0, `${c.join(' ')} --help: ${r.stderr}`);

@@ -72,3 +72,22 @@ test('re-wrapping under a new master key keeps every org key usable', async () =
   await c2.close();
   await setup.cleanup();
 });
+
+test('off-boarding an org shreds its keys first and removes it everywhere', async () => {
+  const setup = sqliteSetup();
+  const c = await makeApp(setup);
+  const sys = systemCtx('test');
+  const org = await c.services.tenancy.createOrg(sys, { name: 'Gone', country: 'NL' });
+  await c.services.devices.report(sys, org.id, [{ mac: '02:11:22:33:44:55', kind: 'wifi', seenAtMs: Date.now(), ip: '10.0.0.9' }]);
+  const db = await c.core.directory.storeOf(org.id);
+  const r = await c.services.tenancy.deleteOrg(sys, org.id);
+  assert.equal(r.keysDestroyed, 2);
+  assert.ok(r.auditEventsDeleted >= 2);
+  await assert.rejects(c.services.tenancy.getOrg(sys, org.id), (e: Error & { code?: string }) => e.code === 'CAIRN_ERR_NOT_FOUND');
+  for (const t of ['orgs', 'org_keys', 'devices', 'audit_events', 'support_grants']) {
+    assert.equal((await db.all(`SELECT 1 FROM ${t} WHERE ${t === 'orgs' ? 'id' : 'org_id'} = $1`, [org.id])).length, 0, `${t} is empty`);
+  }
+  await assert.rejects(c.services.tenancy.deleteOrg({ ...sys, actor: { kind: 'user', id: 'x' } }, org.id));
+  await c.close();
+  await setup.cleanup();
+});

@@ -120,6 +120,27 @@ export class TenancyService {
     return orgOut(row);
   }
 
+  /**
+   * Off-board a tenant (operator only): its keys are destroyed first (crypto-shredding: whatever
+   * copy of its ciphertext survives, in a backup or a replica, stays unreadable), then its rows are
+   * deleted and it leaves the directory. Returns what was removed.
+   */
+  async deleteOrg(ctx: Ctx, orgId: string): Promise<{ orgId: string; keysDestroyed: number; auditEventsDeleted: number }> {
+    if (ctx.actor.kind !== 'system') throw notFoundOrNoAccess();
+    const db = await this.core.directory.storeOf(orgId);
+    const keysDestroyed = await db.tx((x) => this.core.keys.destroyOrgKeys(x, orgId));
+    const auditEventsDeleted = await db.tx(async (x) => {
+      const r = reposFor(x);
+      const n = await r.audit.deleteAllOfOrg(orgId);
+      await r.tenancy.deleteOrg(orgId);
+      return n;
+    });
+    await controlRepo(this.core.stores.control).unregisterOrg(orgId);
+    this.core.directory.forget(orgId);
+    this.core.bus.emit('org.deleted', { orgId });
+    return { orgId, keysDestroyed, auditEventsDeleted };
+  }
+
   /** Orgs the caller can see (operator/system: all; users: their own). */
   async listOrgs(ctx: Ctx): Promise<Org[]> {
     const { directory } = this.core;

@@ -128,6 +128,12 @@ export class AuditRepo {
   async deleteCheckpointsFrom(orgId: string, seq: number): Promise<void> {
     await this.x.run('DELETE FROM audit_checkpoints WHERE org_id = $1 AND from_seq < $2', [orgId, seq]);
   }
+  /** Everything of an org's audit log (tenant off-boarding only). */
+  async deleteAllOfOrg(orgId: string): Promise<number> {
+    const n = (await this.x.run('DELETE FROM audit_events WHERE org_id = $1', [orgId])).changes;
+    for (const t of ['audit_heads', 'audit_checkpoints', 'audit_anchors']) await this.x.run(`DELETE FROM ${t} WHERE org_id = $1`, [orgId]);
+    return n;
+  }
   async count(orgId: string): Promise<number> {
     return (await this.x.get<{ n: number }>('SELECT COUNT(*) AS n FROM audit_events WHERE org_id = $1', [orgId]))?.n ?? 0;
   }
