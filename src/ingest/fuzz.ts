@@ -6,18 +6,10 @@
  */
 import { isCairnError } from '../kernel/errors.ts';
 import { ingestReasonOf } from './errors.ts';
+import { seededRandom } from '../kernel/prng.ts';
 
-/** A small, fast, seeded PRNG (mulberry32). @example const rnd = prng(42); rnd() // 0..1 */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG of the kernel (mulberry32), under this module's old name. */
+export const prng = seededRandom;
 
 function int(rnd: () => number, n: number): number {
   return Math.floor(rnd() * n);

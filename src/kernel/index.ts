@@ -5,3 +5,4 @@ export * from './ids.ts';
 export * from './logger.ts';
 export * from './events.ts';
 export * from './paths.ts';
+export * from './prng.ts';

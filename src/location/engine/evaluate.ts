@@ -9,7 +9,7 @@
  * the units need converting (errors scale linearly, so do all the statistics).
  */
 import { type Fingerprint, type FingerprintEstimate, type KnnOptions, RadioMap, type RadioMapOptions } from './fingerprint.ts';
-import { seededRandom, shuffledIndices } from './prng.ts';
+import { seededRandom, shuffledIndices } from '../../kernel/prng.ts';
 
 /** Summary of one evaluation. */
 export interface FingerprintReport {

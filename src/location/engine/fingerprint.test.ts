@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CairnError } from '../../kernel/errors.ts';
 import { type Fingerprint, type FingerprintDistance, RadioMap, type RssRepresentation } from './fingerprint.ts';
-import { seededRandom } from './prng.ts';
+import { seededRandom } from '../../kernel/prng.ts';
 
 const N = NaN;
 const fp = (rssiDbm: number[], x: number, y: number, floor?: number, building?: number): Fingerprint => ({

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pointInPolygon, pointInRing, polygonArea, polygonBounds, polygonCentroid, polygonFromPoints } from './geometry.ts';
-import { seededRandom } from './prng.ts';
+import { seededRandom } from '../../kernel/prng.ts';
 
 const rect = (x0: number, y0: number, x1: number, y1: number) =>
   polygonFromPoints([{ x: x0, y: y0 }, { x: x1, y: y0 }, { x: x1, y: y1 }, { x: x0, y: y1 }]);

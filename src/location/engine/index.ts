@@ -62,4 +62,4 @@ export {
   type SyntheticFloor,
   simulateFloor,
 } from './synthetic.ts';
-export { seededRandom, seededNormal, shuffledIndices } from './prng.ts';
+export { seededRandom, seededNormal, shuffledIndices } from '../../kernel/prng.ts';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CairnError } from '../../kernel/errors.ts';
 import { distanceFromRssi, fitPathLoss, rangeRelativeSigma, rssiAtDistance } from './pathloss.ts';
-import { seededNormal, seededRandom } from './prng.ts';
+import { seededNormal, seededRandom } from '../../kernel/prng.ts';
 
 const isDatasetError = (e: unknown) => e instanceof CairnError && e.code === 'CAIRN_ERR_DATASET';
 

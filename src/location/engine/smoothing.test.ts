@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type PositionFix, emptyFix } from './fix.ts';
-import { seededNormal, seededRandom } from './prng.ts';
+import { seededNormal, seededRandom } from '../../kernel/prng.ts';
 import { DeviceSmoother } from './smoothing.ts';
 
 const fixAt = (x: number, y: number, accuracyMeters = 3): PositionFix => ({ xMeters: x, yMeters: y, accuracyMeters, method: 'wls', sensorCount: 4 });

@@ -6,7 +6,7 @@
  */
 import type { Bounds, Point } from './geometry.ts';
 import { type PathLossModel, rssiAtDistance } from './pathloss.ts';
-import { seededNormal, seededRandom } from './prng.ts';
+import { seededNormal, seededRandom } from '../../kernel/prng.ts';
 
 export interface SyntheticFloorOptions {
   seed: number;

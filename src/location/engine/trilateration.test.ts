@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { CairnError } from '../../kernel/errors.ts';
 import { emptyFix } from './fix.ts';
 import { type PathLossModel, fitPathLoss, rssiAtDistance } from './pathloss.ts';
-import { seededNormal, seededRandom } from './prng.ts';
+import { seededNormal, seededRandom } from '../../kernel/prng.ts';
 import { DeviceSmoother } from './smoothing.ts';
 import { type SyntheticFloor, simulateFloor } from './synthetic.ts';
 import { RssiPositionSolver } from './trilateration.ts';

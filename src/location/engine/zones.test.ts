@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CairnError } from '../../kernel/errors.ts';
 import { pointInPolygon, polygonFromPoints } from './geometry.ts';
-import { seededRandom } from './prng.ts';
+import { seededRandom } from '../../kernel/prng.ts';
 import { type ZoneShape, ZoneIndex } from './zones.ts';
 
 const rect = (id: string, x0: number, y0: number, x1: number, y1: number): ZoneShape => ({

@@ -4,6 +4,7 @@
  * and byte mutators for fuzzing. Nothing in the product imports this file.
  */
 import { deflateRawSync } from 'node:zlib';
+import { seededRandom } from '../../kernel/prng.ts';
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -177,17 +178,8 @@ export function buildPe32Dll(opts: { upx?: boolean } = {}): Buffer {
   return buf;
 }
 
-/** Mulberry32: a tiny seeded PRNG so fuzz runs are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG of the kernel (mulberry32), under this module's old name. */
+export const prng = seededRandom;
 
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
 

@@ -5,6 +5,7 @@
  */
 import { CaptureReader } from './capture.ts';
 import { DecodedPacket, DecodeStatus, IPPROTO_TCP, copyBytes, decodePacket } from './decode.ts';
+import { seededRandom } from '../../kernel/prng.ts';
 
 /** A packet to write: link-layer bytes as they should appear in the capture. */
 export interface SynthPacket {
@@ -292,17 +293,7 @@ export function extractTcpSegments(capture: Uint8Array): ExtractedSegment[] {
   return out;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32) for reproducible fuzzing and benches. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 // ---------------------------------------------------------------- hello builders
 

@@ -1,5 +1,5 @@
 /**
- * A small seeded pseudo-random generator for simulations, dataset splits and tests, so every
+ * A small seeded pseudo-random generator for simulations, dataset splits, fuzzing and benches, so every
  * run of a test or benchmark sees the same numbers. Not for anything secret.
  */
 
