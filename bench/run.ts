@@ -13,6 +13,7 @@ const suites: [string, string, string][] = [
   ['location', './location.ts', 'benchLocation'],
   ['tls', './tls.ts', 'benchTls'],
   ['files', './files.ts', 'benchFiles'],
+  ['email', './email.ts', 'benchEmail'],
 ];
 
 const result: Record<string, unknown> = { full, node: process.version, at: new Date().toISOString() };

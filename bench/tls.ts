@@ -6,16 +6,26 @@
  * The capture is synthetic: real ClientHello/ServerHello pairs from the sample captures in
  * `shared/data/ja4/pcap`, replayed as complete TCP connections (SYN, SYN-ACK, hello segments at
  * a 1448-byte MSS, ServerHello, one application-data packet that must be skipped, FINs) with
- * a distinct client address and port per connection. Batches are written into one reused
- * buffer (≤ 64 MB), so memory does not grow with the run; only the analyzer's time counts.
- * The capture builders come from the module's `testkit.ts` (test helpers, not public API).
+ * a distinct client address and port per connection. The capture builders come from the
+ * module's `testkit.ts` (test helpers, not public API).
  *
- * The machine is shared: `…BestBatch` (fastest batch) and `…PerCpuSecond` (CPU time of this
- * process) help tell the code's speed from other load.
+ * Figures (the issue's target is ≥ 200,000 ClientHellos/s):
+ * - `clientHellosPerSecond`: the headline. A large pcap file (20,000 connections, ~30 MB; with
+ *   --full 200,000, ~300 MB) is written to the temp directory, then streamed from disk through one
+ *   `TlsCaptureAnalyzer` in 1 MiB chunks, as an upload would be; every record goes to `onRecord`
+ *   and none is retained. Wall time of the read + analysis. `…PerCpuSecond` is the same run
+ *   divided by this process's CPU time (fairer on a shared machine).
+ * - `inMemoryClientHellos…`: batches written into one reused buffer (≤ 64 MB) and pushed
+ *   directly, analyzer time only; `…BestBatch` is the fastest batch (least disturbed by load).
+ * - `shuffledClientHellos…`: the same with each hello's extensions shuffled per connection
+ *   (Chrome's behaviour), so the original-order JA4 and JA3 are computed afresh every time.
+ * - `retainedClientHellosPerSecond`: the default mode that keeps every record in memory.
  *
  * Run: `node --import tsx bench/tls.ts [--full]`; prints JSON.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TlsCaptureAnalyzer, type CaptureStats } from '../src/threat/tls/index.ts';
 import { encodePcap, extractTcpSegments, seededRandom } from '../src/threat/tls/testkit.ts';
@@ -23,6 +33,8 @@ import { encodePcap, extractTcpSegments, seededRandom } from '../src/threat/tls/
 const PCAP_DIR = new URL('../../shared/data/ja4/pcap/', import.meta.url).pathname;
 const SOURCES = ['tls-handshake.pcapng', 'latest.pcapng', 'tls12.pcap', 'ipv6.pcapng', 'macos_tcp_flags.pcap', 'https3-301-get.pcap', 'badcurveball.pcap'];
 const MSS = 1448;
+/** ClientHellos per second the issue asks for. */
+const TARGET = 200_000;
 
 interface Template {
   /** The TLS record(s) holding the ClientHello, as the client sent them. */
@@ -257,39 +269,76 @@ function run(templates: Template[], total: number, batchSize: number, opts: { sh
 }
 
 /**
- * Runs the benchmark: `full` streams 200,000 connections (10 batches of 20,000), otherwise
- * 20,000 (4 batches of 5,000). Reports analyzer-only throughput for replayed hellos (a fleet
- * of identical clients: the fingerprint memo hits), hellos whose extensions are shuffled per
- * connection (Chrome's behaviour: the original-order JA4 and JA3 are computed afresh every
- * time), and the default mode that keeps every record in memory.
- *
- * @example const r = await benchTls({ full: false }); // { hellosPerSecond: …, … }
+ * Writes `total` synthetic connections as one pcap file, then streams it from disk through one
+ * analyzer (records to `onRecord`, none retained). Times the read and the analysis together.
  */
-export async function benchTls(opts: { full: boolean }): Promise<Record<string, number>> {
+async function runFile(templates: Template[], total: number, batchSize: number): Promise<RunResult & { fileBytes: number }> {
+  const path = join(tmpdir(), `cairn-bench-tls-${process.pid}.pcap`);
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, encodePcap([], { linkType: 1 }));
+    for (let from = 0; from < total; from += batchSize) writeSync(fd, buildBatch(templates, from, Math.min(batchSize, total - from)));
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    const fileBytes = statSync(path).size;
+    let records = 0;
+    const analyzer = new TlsCaptureAnalyzer({ retainRecords: false, onRecord: () => void records++ });
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) analyzer.push(chunk as Buffer);
+    const { stats } = analyzer.end();
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const c = process.cpuUsage(c0);
+    if (records !== total) throw new Error(`expected ${total} handshake records, got ${records}`);
+    return { seconds, cpuSeconds: (c.user + c.system) / 1e6, bestBatchRate: 0, bytes: fileBytes, stats, fileBytes };
+  } finally {
+    rmSync(path, { force: true });
+  }
+}
+
+/**
+ * Runs the benchmark: `full` uses 200,000 connections (10 batches of 20,000), otherwise 20,000
+ * (4 batches of 5,000). First a pcap file of that many connections streamed from disk (the
+ * headline `clientHellosPerSecond`), then the in-memory variants: replayed hellos (a fleet of
+ * identical clients: the fingerprint memo hits), hellos whose extensions are shuffled per
+ * connection, and the default mode that keeps every record in memory.
+ *
+ * @example const r = await benchTls({ full: false }); // { clientHellosPerSecond: …, … }
+ */
+export async function benchTls(opts: { full: boolean }): Promise<Record<string, number | boolean>> {
   const templates = loadTemplates();
   if (templates.length === 0) throw new Error(`no ClientHello/ServerHello pairs found under ${PCAP_DIR}`);
   const total = opts.full ? 200_000 : 20_000;
   const batchSize = opts.full ? 20_000 : 5_000;
   run(templates, 40_000, 10_000, { shuffle: false, retain: false }); // JIT warm-up
+  const file = await runFile(templates, total, batchSize);
   const replay = run(templates, total, batchSize, { shuffle: false, retain: false });
   const shuffled = run(templates, total, batchSize, { shuffle: true, retain: false });
   const retainedCount = Math.min(total, 50_000);
   const retained = run(templates, retainedCount, batchSize, { shuffle: false, retain: true });
+  const clientHellosPerSecond = Math.round(total / file.seconds);
   return {
+    clientHellosPerSecond,
+    clientHellosPerCpuSecond: Math.round(total / file.cpuSeconds),
+    targetClientHellosPerSecond: TARGET,
+    meetsTarget: clientHellosPerSecond >= TARGET,
     hellos: total,
     templates: templates.length,
-    packets: replay.stats.packets,
-    seconds: round(replay.seconds),
-    hellosPerSecond: Math.round(total / replay.seconds),
-    hellosPerSecondBestBatch: Math.round(replay.bestBatchRate),
-    hellosPerCpuSecond: Math.round(total / replay.cpuSeconds),
-    packetsPerSecond: Math.round(replay.stats.packets / replay.seconds),
-    megabytesPerSecond: round(replay.bytes / 1e6 / replay.seconds),
-    shuffledHellosPerSecond: Math.round(total / shuffled.seconds),
-    shuffledHellosPerSecondBestBatch: Math.round(shuffled.bestBatchRate),
-    shuffledHellosPerCpuSecond: Math.round(total / shuffled.cpuSeconds),
-    retainedHellosPerSecond: Math.round(retainedCount / retained.seconds),
-    skippedAfterHandshake: replay.stats.skippedAfterHandshake,
+    pcapFileMegabytes: round(file.fileBytes / 1e6),
+    pcapFileMegabytesPerSecond: round(file.fileBytes / 1e6 / file.seconds),
+    packets: file.stats.packets,
+    packetsPerSecond: Math.round(file.stats.packets / file.seconds),
+    skippedAfterHandshake: file.stats.skippedAfterHandshake,
+    peakBufferedBytes: file.stats.peakBufferedBytes,
+    inMemoryClientHellosPerSecond: Math.round(total / replay.seconds),
+    inMemoryClientHellosPerSecondBestBatch: Math.round(replay.bestBatchRate),
+    inMemoryClientHellosPerCpuSecond: Math.round(total / replay.cpuSeconds),
+    shuffledClientHellosPerSecond: Math.round(total / shuffled.seconds),
+    shuffledClientHellosPerSecondBestBatch: Math.round(shuffled.bestBatchRate),
+    shuffledClientHellosPerCpuSecond: Math.round(total / shuffled.cpuSeconds),
+    retainedClientHellosPerSecond: Math.round(retainedCount / retained.seconds),
   };
 }
 

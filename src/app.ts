@@ -23,10 +23,16 @@ import {
 import { privacyRoutes } from './privacy/routes.ts';
 import { DeviceService } from './devices/index.ts';
 import { deviceRoutes } from './devices/routes.ts';
+import { createIngestServices, type IngestService } from './ingest/index.ts';
+import { ingestRoutes } from './ingest/routes.ts';
+import type { SensorService } from './location/index.ts';
+import { locationRoutes } from './location/routes.ts';
 import { createThreatServices, type ThreatServices } from './threat/index.ts';
 import { threatRoutes } from './threat/routes.ts';
 import { EmailService } from './threat/email/index.ts';
 import { emailRoutes } from './threat/email/routes.ts';
+import { TlsTrafficService, threatIntelSource } from './threat/tls/service.ts';
+import { tlsRoutes } from './threat/tls/routes.ts';
 import { installAuth } from './http/auth.ts';
 import { installErrorHandling } from './http/errors.ts';
 import { Metrics } from './http/metrics.ts';
@@ -49,8 +55,11 @@ export interface Services {
   retention: RetentionService;
   keyAdmin: KeyAdmin;
   devices: DeviceService;
+  sensors: SensorService;
+  ingest: IngestService;
   threat: ThreatServices;
   mail: EmailService;
+  tls: TlsTrafficService;
 }
 
 export interface CairnApp {
@@ -94,6 +103,7 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
   const access = new AccessService(directory, audit, clock);
   const core: Core = { cfg, stores, clock, bus, log, keys, audit, access, directory };
   const retention = new RetentionService(core);
+  const ingestion = createIngestServices(core, retention, { inc: (labels, n) => metrics.rejected.inc(labels, n) });
   const services: Services = {
     tenancy: new TenancyService(core),
     identity: new IdentityService(core),
@@ -101,8 +111,11 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     retention,
     keyAdmin: new KeyAdmin(core),
     devices: new DeviceService(core),
+    sensors: ingestion.sensors,
+    ingest: ingestion.ingest,
     threat: createThreatServices(core, retention),
     mail: new EmailService(core, () => services.threat, retention),
+    tls: new TlsTrafficService(core, retention, threatIntelSource(() => services.threat)),
   };
   const metrics = new Metrics(opts.http !== false);
 
@@ -169,8 +182,11 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     systemRoutes(app, { identity: services.identity, metrics, ready: () => stores.ping(), tls: !!tls, loginPerMinute: cfg.loginRateLimitPerMinute, nowMs: () => clock.nowMs(), lookup: (e) => keys.lookupHash('email', e) });
     privacyRoutes(app, services);
     deviceRoutes(app, services.devices);
+    locationRoutes(app, services.sensors);
+    await ingestRoutes(app, { ingest: services.ingest, bodyLimitBytes: cfg.ingestBodyLimitBytes });
     await threatRoutes(app, services.threat);
     emailRoutes(app, services.mail);
+    await tlsRoutes(app, services.tls);
   }
 
   let checkpointTimer: NodeJS.Timeout | undefined;

@@ -47,6 +47,7 @@ export const CONFIG_SCHEMA = {
   retentionMaxDays: { env: 'CAIRN_RETENTION_MAX_DAYS', kind: 'int', default: 730, min: 1, max: 3650, description: 'Largest retention an org may set for any data class, in days.' },
   clamdSocket: { env: 'CAIRN_CLAMD_SOCKET', kind: 'string', default: undefined, description: 'clamd for file analysis: a unix socket path or host:port (INSTREAM). Unset: no ClamAV stage.' },
   threatUploadLimitBytes: { env: 'CAIRN_THREAT_UPLOAD_LIMIT_BYTES', kind: 'int', default: 33_554_432, min: 1024, max: 268_435_456, description: 'Largest file accepted for threat analysis, in bytes (32 MiB); larger uploads are refused with CAIRN_ERR_FILE_TOO_LARGE.' },
+  tlsPcapLimitBytes: { env: 'CAIRN_TLS_PCAP_LIMIT_BYTES', kind: 'int', default: 268_435_456, min: 1024, max: 4_294_967_296, description: 'Largest packet capture accepted for encrypted-traffic analysis, in bytes (256 MiB); it is analysed while it streams in and never stored. Larger uploads are refused with CAIRN_ERR_BODY_TOO_LARGE.' },
   smtpRelay: { env: 'CAIRN_SMTP_RELAY', kind: 'bool', default: false, description: 'Run the scanning SMTP relay (R-ATP-5) with `serve`: it accepts mail for the domains orgs configured, scans it and quarantines, warns or passes it on.' },
   smtpHost: { env: 'CAIRN_SMTP_HOST', kind: 'string', default: '127.0.0.1', description: 'Address the SMTP relay binds to.' },
   smtpPort: { env: 'CAIRN_SMTP_PORT', kind: 'int', default: 2525, min: 0, max: 65535, description: 'TCP port of the SMTP relay (0 picks a free port).' },
@@ -55,6 +56,7 @@ export const CONFIG_SCHEMA = {
   smtpUpstream: { env: 'CAIRN_SMTP_UPSTREAM', kind: 'string', default: undefined, description: 'Next hop of relayed and released mail, host:port (the organisation\'s mail server). Required when smtpRelay is on.' },
   smtpUpstreamTlsVerify: { env: 'CAIRN_SMTP_UPSTREAM_TLS_VERIFY', kind: 'bool', default: true, description: 'Verify the upstream\'s certificate when it offers STARTTLS.' },
   imapPollSeconds: { env: 'CAIRN_IMAP_POLL_SECONDS', kind: 'int', default: 60, min: 1, max: 3600, description: 'How often an IMAP watcher checks its mailbox when the server has no IDLE, and the longest IDLE lasts before it is renewed, in seconds.' },
+  ingestBodyLimitBytes: { env: 'CAIRN_INGEST_BODY_LIMIT_BYTES', kind: 'int', default: 4_194_304, min: 65_536, max: 64 * 1_048_576, description: 'Largest body of an ingest request (native batch, Mist or Meraki webhook), in bytes (4 MiB: 1 000 observations with their readings).' },
   demo: { env: 'CAIRN_DEMO', kind: 'bool', default: false, description: 'On first start, create a demo org with an admin user and print its credentials once.' },
 } as const satisfies Record<string, KeySpec>;
 

@@ -12,6 +12,8 @@ import { ensureDemo } from './demo.ts';
 import { out, withApp } from './cli-kit.ts';
 import { systemCtx, ROLES, type Role } from './privacy/index.ts';
 import { registerThreatCli } from './threat/cli.ts';
+import { registerIngestCli } from './ingest/cli.ts';
+import { registerMailCli } from './threat/email/cli.ts';
 
 const started = performance.now();
 
@@ -235,7 +237,8 @@ program
     out(true, r, () => '');
   });
 
-registerThreatCli(program);
+registerMailCli(registerThreatCli(program));
+registerIngestCli(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isCairnError(e)) {

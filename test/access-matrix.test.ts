@@ -5,8 +5,10 @@
  * signed-in caller and 401 for nobody, and must not carry the record.
  */
 import { test, after } from 'node:test';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { makeApp, login, sqliteSetup } from './helpers.ts';
+import { startSmtpSink, type SmtpSink } from '../src/threat/email/testkit.ts';
 import { systemCtx } from '../src/privacy/index.ts';
 import type { CairnApp } from '../src/app.ts';
 
@@ -14,8 +16,12 @@ type R = 'org_admin' | 'site_admin' | 'privacy_officer' | 'observer' | 'sensor' 
 const ROLES: (R | 'anonymous')[] = ['org_admin', 'site_admin', 'privacy_officer', 'observer', 'sensor', 'support', 'anonymous'];
 const READERS: R[] = ['org_admin', 'site_admin', 'privacy_officer', 'observer', 'support'];
 
-/** Routes anyone may call, signed in or not. */
-const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'POST /api/v1/auth/login', 'POST /api/v1/auth/logout', 'GET /', 'GET /login', 'GET /assets/:file', 'GET /api/openapi.json', 'GET /api/docs', 'GET /api/docs/*', 'GET /api/docs/json', 'GET /api/docs/yaml', 'GET /api/docs/static/*', 'GET /api/docs/static/index.html', 'GET /api/docs/static/swagger-initializer.js', 'GET /api/v1/threat/notice']);
+/**
+ * Routes anyone may call, signed in or not. The vendor webhooks are here too: they take no session
+ * or token but authenticate by their own proof (Mist's body signature, Meraki's shared secret);
+ * test/ingest.test.ts shows a wrong one refused with CAIRN_ERR_SIGNATURE and counted.
+ */
+const PUBLIC = new Set(['POST /api/v1/ingest/mist/:orgId', 'GET /api/v1/ingest/meraki/:orgId', 'POST /api/v1/ingest/meraki/:orgId', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'POST /api/v1/auth/login', 'POST /api/v1/auth/logout', 'GET /', 'GET /login', 'GET /assets/:file', 'GET /api/openapi.json', 'GET /api/docs', 'GET /api/docs/*', 'GET /api/docs/json', 'GET /api/docs/yaml', 'GET /api/docs/static/*', 'GET /api/docs/static/index.html', 'GET /api/docs/static/swagger-initializer.js', 'GET /api/v1/threat/notice']);
 /** Routes any signed-in caller may call; they return only the caller's own view. */
 const SELF = new Set(['GET /api/v1/auth/me', 'GET /api/v1/orgs']);
 
@@ -67,6 +73,28 @@ const EXPECT: Record<string, R[]> = {
   'DELETE /api/v1/orgs/:orgId/threat/lists/:entryId': ['org_admin'],
   'GET /api/v1/orgs/:orgId/threat/settings': ['org_admin', 'privacy_officer'],
   'PUT /api/v1/orgs/:orgId/threat/settings': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/sites/:siteId/sensors': READERS,
+  'POST /api/v1/orgs/:orgId/sites/:siteId/sensors': ['org_admin', 'site_admin'],
+  'GET /api/v1/orgs/:orgId/sensors/:sensorId': READERS,
+  'PATCH /api/v1/orgs/:orgId/sensors/:sensorId': ['org_admin', 'site_admin'],
+  'DELETE /api/v1/orgs/:orgId/sensors/:sensorId': ['org_admin', 'site_admin'],
+  'GET /api/v1/orgs/:orgId/sites/:siteId/calibration': READERS,
+  'PUT /api/v1/orgs/:orgId/sites/:siteId/calibration': ['org_admin', 'site_admin'],
+  'GET /api/v1/orgs/:orgId/ingest/settings': ['org_admin', 'privacy_officer', 'support'],
+  'PUT /api/v1/orgs/:orgId/ingest/settings': ['org_admin'],
+  'POST /api/v1/ingest/observations': ['org_admin', 'sensor'],
+  // Any person of the org lists the quarantine (narrowed to mail addressed to them); the fixture
+  // message is addressed to nobody with a role, so only org admins reach it.
+  'GET /api/v1/orgs/:orgId/threat/quarantine': ['org_admin', 'site_admin', 'privacy_officer', 'observer'],
+  'GET /api/v1/orgs/:orgId/threat/quarantine/:messageId': ['org_admin'],
+  'POST /api/v1/orgs/:orgId/threat/quarantine/:messageId/release': ['org_admin'],
+  'DELETE /api/v1/orgs/:orgId/threat/quarantine/:messageId': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/threat/email/settings': ['org_admin', 'privacy_officer'],
+  'PUT /api/v1/orgs/:orgId/threat/email/settings': ['org_admin'],
+  'POST /api/v1/orgs/:orgId/threat/pcaps': ['org_admin', 'sensor'],
+  'GET /api/v1/orgs/:orgId/threat/tls': ['org_admin', 'privacy_officer', 'support'],
+  'GET /api/v1/orgs/:orgId/threat/tls/clients': ['org_admin', 'privacy_officer', 'support'],
+  'GET /api/v1/orgs/:orgId/threat/tls/summary': ['org_admin', 'privacy_officer', 'observer', 'support'],
 };
 
 interface Tenant {
@@ -79,10 +107,13 @@ interface Tenant {
 
 const setup = sqliteSetup();
 let c: CairnApp;
+let sink: SmtpSink;
 const auth: Record<string, Record<string, string>> = {};
 const tenants: Record<'own' | 'foreign', Tenant> = {} as never;
 let seq = 0;
 const sys = systemCtx('test');
+/** A small capture with one TLS handshake, for the pcap upload route. */
+const PCAP = readFileSync(new URL('../../shared/data/ja4/pcap/tls12.pcap', import.meta.url));
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(32)]);
 
 async function makeTenant(name: string, country: string): Promise<Tenant> {
@@ -122,6 +153,13 @@ async function headersFor(role: string, t: Tenant, tenantName: string): Promise<
 
 /** A file with a verdict in the tenant's org (threat routes look it up by SHA-256). */
 const threatFiles = new Map<string, string>();
+/** A quarantined message of the tenant (release needs the SMTP sink as upstream). */
+async function quarantined(t: Tenant): Promise<string> {
+  const verdict = { score: 10, state: 'malicious' as const, complete: true, reasons: [], attachments: [], linkHosts: [], durationMs: 0 };
+  const raw = Buffer.from('From: a@outside.example\r\nTo: nobody@own.example\r\nSubject: held\r\n\r\nbody\r\n');
+  return (await c.services.mail.quarantine.hold(sys, t.orgId, { source: 'smtp', raw, sender: 'a@outside.example', recipients: ['nobody@own.example'], subject: 'held', verdict }))[0]!;
+}
+
 async function threatFile(t: Tenant): Promise<string> {
   let sha = threatFiles.get(t.orgId);
   if (!sha) threatFiles.set(t.orgId, (sha = (await c.services.threat.files.submit(sys, t.orgId, Buffer.from(`access matrix fixture ${t.orgId}`), {})).sha256));
@@ -138,6 +176,10 @@ async function paramsFor(method: string, url: string, t: Tenant): Promise<Record
   if (method === 'PATCH' && url.endsWith(':userId')) p.userId = (await identity.createUser(sys, t.orgId, { email: `tmp${seq++}@x.example`, password: 'throwaway-pass-123', roles: [{ role: 'observer' }] })).id;
   if (url.endsWith(':tokenId')) p.tokenId = (await identity.createToken(sys, t.orgId, { name: 'tmp', role: 'sensor' })).id;
   if (url.includes(':sha256')) p.sha256 = await threatFile(t);
+  // Encrypted-traffic analysis is off by default; the upload route needs it on (the settings route may have turned it off).
+  if (url.endsWith('/threat/pcaps')) await c.services.threat.settings.update(sys, t.orgId, { fileRetentionDays: {}, encryptedTrafficAnalysis: true });
+  if (url.includes(':messageId')) p.messageId = await quarantined(t);
+  if (url.endsWith(':sensorId')) p.sensorId = (await c.services.sensors.create(sys, t.orgId, t.siteId, { floorId: t.floorId, kind: 'ap', name: `tmp${seq++}`, xM: 1, yM: 1 })).id;
   if (url.endsWith(':entryId')) p.entryId = (await c.services.threat.lists.add(sys, t.orgId, { list: 'block', kind: 'domain', value: `tmp${seq++}.example` })).id;
   return p;
 }
@@ -160,8 +202,15 @@ function bodyFor(method: string, url: string, t: Tenant): { payload?: unknown; h
     'POST /api/v1/orgs/:orgId/devices': { devices: [{ mac: '02:00:00:00:00:01', kind: 'wifi', siteId: t.siteId, seenAt: new Date().toISOString() }] },
     'POST /api/v1/orgs/:orgId/threat/lists': { list: 'block', kind: 'domain', value: `bad${seq++}.example` },
     'PUT /api/v1/orgs/:orgId/threat/settings': { fileRetentionDays: {}, encryptedTrafficAnalysis: false },
+    'POST /api/v1/orgs/:orgId/sites/:siteId/sensors': { floorId: t.floorId, kind: 'ble-sensor', name: `S${seq++}`, xM: 2, yM: 3 },
+    'PATCH /api/v1/orgs/:orgId/sensors/:sensorId': { name: 'moved', xM: 4 },
+    'PUT /api/v1/orgs/:orgId/sites/:siteId/calibration': { txPowerDbm: -45, exponent: 2.8 },
+    'PUT /api/v1/orgs/:orgId/ingest/settings': { trackAssets: false },
+    'POST /api/v1/ingest/observations': { observations: [{ kind: 'wifi-connected', deviceId: '02:00:00:00:00:09', atMs: Date.UTC(2024, 0, 1) }] },
+    'PUT /api/v1/orgs/:orgId/threat/email/settings': { language: 'en' },
   };
   if (key === 'PUT /api/v1/orgs/:orgId/floors/:floorId/plan') return { payload: PNG, headers: { 'content-type': 'image/png' } };
+  if (key === 'POST /api/v1/orgs/:orgId/threat/pcaps') return { payload: PCAP, headers: { 'content-type': 'application/vnd.tcpdump.pcap' } };
   if (key === 'POST /api/v1/threat/files') return { payload: Buffer.from('a file to analyse'), headers: { 'content-type': 'application/octet-stream' } };
   return key in bodies ? { payload: bodies[key] } : {};
 }
@@ -174,11 +223,13 @@ async function restoreGrants(): Promise<void> {
 
 after(async () => {
   await c?.close();
+  await sink?.close();
   await setup.cleanup();
 });
 
 test('every route × role × tenant is allowed exactly as the table says', async () => {
-  c = await makeApp(setup);
+  sink = await startSmtpSink();
+  c = await makeApp(setup, { smtpUpstream: sink.address });
   tenants.own = await makeTenant('own', 'NL');
   tenants.foreign = await makeTenant('foreign', 'US');
   await restoreGrants();
@@ -200,7 +251,7 @@ test('every route × role × tenant is allowed exactly as the table says', async
         const headers = { ...(await headersFor(role, tenants.own, 'own')) };
         const params = await paramsFor(r.method, r.url, t);
         // Routes outside /orgs/:orgId take the org from the caller, or ?orgId= when named.
-        const url = r.url.replace(/:(\w+)/g, (_m, k: string) => params[k] ?? 'missing') + (r.url.startsWith('/api/v1/threat/') ? `?orgId=${t.orgId}` : '');
+        const url = r.url.replace(/:(\w+)/g, (_m, k: string) => params[k] ?? 'missing') + (r.url.startsWith('/api/v1/threat/') || r.url.startsWith('/api/v1/ingest/') ? `?orgId=${t.orgId}` : '');
         const b = bodyFor(r.method, r.url, t);
         const res = await c.app.inject({ method: r.method as 'GET', url, headers: { ...headers, ...(b.headers ?? {}) }, ...(b.payload !== undefined ? { payload: b.payload as string } : {}) });
         const shouldPass = which === 'own' && role !== 'anonymous' && allowed.includes(role);

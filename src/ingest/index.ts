@@ -74,3 +74,8 @@ export { parseNativeBatch, type NativeOptions } from './native/native.ts';
 
 export { badgeBefore, isBadgeId, makeEncounter, parseEncounterBatch, type EncounterOptions } from './encounters/encounters.ts';
 export { parseSocioPatternsContacts, readSocioPatternsContacts, type SocioPatternsOptions } from './encounters/sociopatterns.ts';
+
+export { IngestService, emptySummary, mergeSummary, webhookCtx, type IngestBatch, type IngestDeps, type IngestSummary } from './service.ts';
+export { DEFAULT_INGEST_SETTINGS, INGEST_SOURCES, IngestSettingsService, PERSONAL_FIELDS, type EffectiveSettings, type IngestSettings, type IngestSettingsPatch, type IngestSettingsView } from './settings.ts';
+export { FILE_FORMATS, ingestFile, merakiValidator, receiveMeraki, receiveMist, receiveNative, type FileFormat, type FileOptions, type FileSummary } from './receivers.ts';
+export { createIngestServices, type IngestServices } from './wiring.ts';

@@ -40,6 +40,7 @@ export const ERROR_CATALOGUE = {
   CAIRN_ERR_DATASET: { status: 422, message: 'The dataset is not in the expected format.' },
   CAIRN_ERR_SCANNER_UNAVAILABLE: { status: 503, message: 'An external scanner (ClamAV) is not reachable.' },
   CAIRN_ERR_MAIL_UPSTREAM: { status: 503, message: 'The next-hop mail server (or the IMAP server) is not reachable or refused the message.' },
+  CAIRN_ERR_FEATURE_DISABLED: { status: 409, message: 'This feature is turned off for the org; an org admin can turn it on.' },
   CAIRN_ERR_INTERNAL: { status: 500, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

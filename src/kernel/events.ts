@@ -9,6 +9,27 @@ export interface CairnEvents {
   'org.deleted': { orgId: string };
   'audit.appended': { orgId: string; seq: number };
   'retention.purged': { orgId: string; dataClass: string; rows: number };
+  /** Zones of a floor (or the floor) changed; `floorId` null: anything in the org may have. */
+  'tenancy.plan.changed': { orgId: string; floorId: string | null };
+  /** A device entered a zone (from ingested fixes, after their commit). */
+  'location.zone.entered': ZoneEvent;
+  /** A device left a zone: it was seen elsewhere, or not seen for a while (`atMs` its last sighting there). */
+  'location.zone.exited': ZoneEvent;
+}
+
+/**
+ * A zone transition. `device` is the org's pseudonym (R-LOC-5) when the device is tracked
+ * specifically, and null when only aggregates may be kept for it (R-LOC-3/4): occupancy still
+ * counts it, nobody can follow it.
+ */
+export interface ZoneEvent {
+  orgId: string;
+  siteId: string;
+  floorId: string;
+  zoneId: string;
+  device: string | null;
+  randomized: boolean;
+  atMs: number;
 }
 
 type Handler<T> = (payload: T) => void | Promise<void>;

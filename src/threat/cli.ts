@@ -15,6 +15,7 @@ import { systemCtx } from '../privacy/index.ts';
 import type { FileVerdict } from './files/index.ts';
 import { localiseError, localiseReasons, LANGS, threatError, type Lang } from './messages.ts';
 import { analyzeConfigured } from './service.ts';
+import { registerTlsCli } from './tls/cli.ts';
 
 /** One line of `threat scan --json` output. */
 export interface ScanRecord {
@@ -94,7 +95,7 @@ export function registerThreatCli(program: Command): Command {
       const org = o.org;
       return withApp((c) => scanAll((bytes, name) => c.services.threat.files.submit(systemCtx('cli'), org, bytes, { fileName: name }, { source: 'cli' })));
     });
-  // `cairn threat pcap FILE… --json` (TLS handshakes, JA3/JA4) belongs to the TLS engine: its
-  // src/threat/tls/cli.ts adds it to this command, e.g. `registerPcapCli(threat)` on the next line.
+  // `cairn threat pcap FILE… --json` (TLS handshakes, JA3/JA4) belongs to the TLS engine.
+  registerTlsCli(threat);
   return threat;
 }

@@ -185,6 +185,7 @@ export const THREAT_ERRORS = {
   badMetadata: { en: 'The {field} metadata is not valid: {why}', nl: 'De metadata {field} is niet geldig: {why}' },
   badRetention: { en: 'Retention for {category} must be a whole number of days between 1 and {max}, or null.', nl: 'De bewaartermijn voor {category} moet een geheel aantal dagen tussen 1 en {max} zijn, of null.' },
   badCategory: { en: 'Unknown file category "{category}"; known: {known}.', nl: 'Onbekende bestandscategorie "{category}"; bekend: {known}.' },
+  uploadAborted: { en: 'The upload ended before the whole file arrived.', nl: 'Het uploaden stopte voordat het hele bestand binnen was.' },
   cannotRead: { en: 'Cannot read {file} ({why}).', nl: 'Kan {file} niet lezen ({why}).' },
   unsupportedMultipart: { en: 'Send the file as the raw request body (Content-Type: application/octet-stream), not as a form.', nl: 'Stuur het bestand als ruwe body (Content-Type: application/octet-stream), niet als formulier.' },
 } as const satisfies Record<string, Record<Lang, string>>;

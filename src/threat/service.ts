@@ -7,7 +7,7 @@
  * `threat.file.submit` (hash and score, never the file name) are written in one transaction.
  *
  * R-ATP-7: the bytes are held in memory only (never more than the upload limit, at most
- * `MAX_CONCURRENT` files at once), zeroed and dropped when the analysis ends; a body is kept only
+ * `MAX_UPLOADS` uploads at once), zeroed and dropped when the analysis ends; a body is kept only
  * when the org set a retention for its category, encrypted under the org key, until the
  * `threat_files` purger removes it.
  */
@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
-import { notFoundOrNoAccess } from '../kernel/errors.ts';
+import { isCairnError, notFoundOrNoAccess } from '../kernel/errors.ts';
 import { newId } from '../kernel/ids.ts';
 import { DAY_MS, toIso } from '../kernel/clock.ts';
 import { packagePath } from '../kernel/paths.ts';
@@ -26,8 +26,10 @@ import { canonicalIp, type ListHit, type ListMatcher, type ThreatListService } f
 import { threatError } from './messages.ts';
 import type { ThreatSettingsService } from './settings.ts';
 
-/** Files analysed at the same time (each held in memory up to the upload limit). */
-export const MAX_CONCURRENT = 4;
+/** Uploads held in memory at the same time (each at most the upload limit); more wait. */
+export const MAX_UPLOADS = 16;
+/** Files analysed at the same time (the pipeline is CPU-bound). */
+export const MAX_ANALYSES = 4;
 
 /**
  * R-DATA-8 metadata of one submission. Every field but `vendor`, `userFirewall` and
@@ -142,10 +144,16 @@ export async function readUpload(input: AsyncIterable<Uint8Array>, limit: number
   const it = (typeof (input as { iterator?: unknown }).iterator === 'function' ? (input as unknown as { iterator(o: { destroyOnReturn: boolean }): AsyncIterable<Uint8Array> }).iterator({ destroyOnReturn: false }) : input) as AsyncIterable<Uint8Array>;
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const c of it) {
-    n += c.length;
-    if (n > limit) throw threatError('CAIRN_ERR_FILE_TOO_LARGE', 'fileTooLarge', { limit }, { limitBytes: limit });
-    chunks.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+  try {
+    for await (const c of it) {
+      n += c.length;
+      if (n > limit) throw threatError('CAIRN_ERR_FILE_TOO_LARGE', 'fileTooLarge', { limit }, { limitBytes: limit });
+      chunks.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+    }
+  } catch (e) {
+    if (isCairnError(e)) throw e;
+    // The client went away mid-upload: its problem, not a server error.
+    throw threatError('CAIRN_ERR_VALIDATION', 'uploadAborted', {}, { receivedBytes: n });
   }
   return Buffer.concat(chunks, n);
 }
@@ -192,12 +200,18 @@ function notAnalyzed(sha256: string, sizeBytes: number, type: FileType): FileVer
   return { sha256, sizeBytes, type, ...decide([reason]), reasons: [reason], stages: skippedAfter('not analysed'), durationMs: 0 };
 }
 
+/** The audit target of a hash read; anything that is not a SHA-256 is not echoed into the log. */
+function fileLabel(sha256: string): string | undefined {
+  return /^[0-9a-fA-F]{64}$/.test(sha256) ? `file:${sha256.toLowerCase()}` : undefined;
+}
+
 function typeOf(r: ThreatVerdictRow): FileType {
   return { mime: r.mime, category: r.category as FileType['category'], subtype: r.subtype, description: r.description, basis: r.type_basis as FileType['basis'], details: JSON.parse(r.type_details) as FileType['details'] };
 }
 
 export class ThreatFileService {
-  private readonly slots = new Slots(MAX_CONCURRENT);
+  private readonly uploads = new Slots(MAX_UPLOADS);
+  private readonly analyses = new Slots(MAX_ANALYSES);
   private readonly clamd: ClamdTarget | undefined;
   private version: string | undefined;
 
@@ -246,7 +260,7 @@ export class ThreatFileService {
     await this.core.access.enforce(ctx, 'threat', 'submit', { orgId: org });
     const clean = this.checkMetadata(meta);
     const limit = this.uploadLimitBytes;
-    const release = await this.slots.acquire();
+    const release = await this.uploads.acquire();
     let owned: Buffer | undefined;
     try {
       let bytes: Buffer;
@@ -272,7 +286,7 @@ export class ThreatFileService {
     const ctx = opts.ctx ?? { actor: { kind: 'system', id: 'threat-scan' }, bindings: [], requestId: newId() };
     await this.core.access.enforce(ctx, 'threat', 'submit', { orgId });
     const meta = this.checkMetadata({ ...(opts.name ? { fileName: opts.name } : {}), ...(opts.url ? { url: opts.url } : {}) });
-    const release = await this.slots.acquire();
+    const release = await this.uploads.acquire();
     try {
       return await this.process(ctx, orgId, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), meta, 'email');
     } finally {
@@ -283,7 +297,7 @@ export class ThreatFileService {
   /** The verdict on a hash (no personal metadata): admins, privacy officers, observers, support. */
   async lookup(ctx: Ctx, orgId: string | undefined, sha256: string): Promise<VerdictView> {
     const org = this.resolveOrg(ctx, orgId);
-    const { db } = await this.core.access.enforce(ctx, 'threat', 'readVerdict', { orgId: org }, `file:${sha256.slice(0, 64)}`);
+    const { db } = await this.core.access.enforce(ctx, 'threat', 'readVerdict', { orgId: org }, fileLabel(sha256));
     if (!/^[0-9a-fA-F]{64}$/.test(sha256)) throw threatError('CAIRN_ERR_VALIDATION', 'badSha256', {}, { field: 'sha256' });
     const sha = sha256.toLowerCase();
     const row = await threatRepo(db).getVerdict(org, sha);
@@ -304,7 +318,7 @@ export class ThreatFileService {
   /** Submissions of a file with their decrypted R-DATA-8 metadata, newest first (audited). */
   async submissions(ctx: Ctx, orgId: string | undefined, sha256: string, limit = 100): Promise<SubmissionView[]> {
     const org = this.resolveOrg(ctx, orgId);
-    const { db } = await this.core.access.enforce(ctx, 'threat', 'readSubmissions', { orgId: org }, `file:${sha256.slice(0, 64)}`);
+    const { db } = await this.core.access.enforce(ctx, 'threat', 'readSubmissions', { orgId: org }, fileLabel(sha256));
     if (!/^[0-9a-fA-F]{64}$/.test(sha256)) throw threatError('CAIRN_ERR_VALIDATION', 'badSha256', {}, { field: 'sha256' });
     const sha = sha256.toLowerCase();
     const rows = await threatRepo(db).listSubmissions(org, sha, Math.min(Math.max(1, limit), 1000));
@@ -375,12 +389,17 @@ export class ThreatFileService {
       verdict = await this.fromRow(db, existing);
       cached = true;
     } else {
-      verdict = await analyzeFile(bytes, {
-        ...(meta.fileName ? { name: meta.fileName } : {}),
-        limits: { maxFileBytes: this.uploadLimitBytes },
-        lists: { allowSha256: matcher.sha256.allow, blockSha256: matcher.sha256.block },
-        ...(this.clamd ? { clamd: this.clamd } : {}),
-      });
+      const release = await this.analyses.acquire();
+      try {
+        verdict = await analyzeFile(bytes, {
+          ...(meta.fileName ? { name: meta.fileName } : {}),
+          limits: { maxFileBytes: this.uploadLimitBytes },
+          lists: { allowSha256: matcher.sha256.allow, blockSha256: matcher.sha256.block },
+          ...(this.clamd ? { clamd: this.clamd } : {}),
+        });
+      } finally {
+        release();
+      }
     }
     const { keys, audit } = this.core;
     const row = await db.tx(async (x) => {

@@ -30,7 +30,7 @@ export interface PurgeReport {
 }
 
 export class RetentionService {
-  private purgers = new Map<string, Purger>();
+  private purgers = new Map<string, Purger[]>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<PurgeReport[]> | undefined;
 
@@ -38,10 +38,10 @@ export class RetentionService {
     this.register('device', (x, orgId, before, limit) => reposFor(x).devices.purgeBefore(orgId, before, limit));
   }
 
-  /** Attach the purge function of a data class (each module registers its own tables). */
+  /** Attach a purge function to a data class (each module registers its own tables; a class may have several). */
   register(dataClassId: string, purger: Purger): void {
     if (!dataClass(dataClassId)) throw new Error(`unknown data class ${dataClassId}`);
-    this.purgers.set(dataClassId, purger);
+    this.purgers.set(dataClassId, [...(this.purgers.get(dataClassId) ?? []), purger]);
   }
 
   private bounds(id: string): { min: number; max: number } {
@@ -106,12 +106,14 @@ export class RetentionService {
       if (p.dataClass === 'audit') {
         n = await this.core.audit.prune(db, orgId, before, batch);
       } else {
-        const purger = this.purgers.get(p.dataClass);
-        if (!purger) continue;
-        for (;;) {
-          const k = await db.tx((x) => purger(x, orgId, before, batch));
-          n += k;
-          if (k < batch) break;
+        const purgers = this.purgers.get(p.dataClass);
+        if (!purgers) continue;
+        for (const purger of purgers) {
+          for (;;) {
+            const k = await db.tx((x) => purger(x, orgId, before, batch));
+            n += k;
+            if (k < batch) break;
+          }
         }
       }
       if (n > 0) purged[p.dataClass] = n;

@@ -238,6 +238,7 @@ export class TenancyService {
       if ((await reposFor(x).tenancy.deleteSite(orgId, siteId)) === 0) throw notFoundOrNoAccess();
       await this.core.audit.record(x, ctx, orgId, 'site.delete', `site:${siteId}`);
     });
+    this.core.bus.emit('tenancy.plan.changed', { orgId, floorId: null });
   }
 
   // ---- floors -------------------------------------------------------------------------
@@ -279,7 +280,7 @@ export class TenancyService {
   async updateFloor(ctx: Ctx, orgId: string, floorId: string, patch: { name?: string; level?: number; widthM?: number; heightM?: number }): Promise<Floor> {
     const siteId = await this.floorSite(orgId, floorId);
     const { db } = await this.core.access.enforce(ctx, 'floor', 'update', { orgId, siteId }, `floor:${floorId}`);
-    return db.tx(async (x) => {
+    const out = await db.tx(async (x) => {
       const r = reposFor(x).tenancy;
       const row = await r.getFloor(orgId, floorId);
       if (!row) throw notFoundOrNoAccess();
@@ -293,6 +294,8 @@ export class TenancyService {
       await this.core.audit.record(x, ctx, orgId, 'floor.update', `floor:${floorId}`, { fields: Object.keys(patch) });
       return floorOut(row);
     });
+    this.core.bus.emit('tenancy.plan.changed', { orgId, floorId });
+    return out;
   }
 
   async setFloorPlan(ctx: Ctx, orgId: string, floorId: string, image: Buffer): Promise<Floor> {
@@ -325,6 +328,7 @@ export class TenancyService {
       if ((await reposFor(x).tenancy.deleteFloor(orgId, floorId)) === 0) throw notFoundOrNoAccess();
       await this.core.audit.record(x, ctx, orgId, 'floor.delete', `floor:${floorId}`);
     });
+    this.core.bus.emit('tenancy.plan.changed', { orgId, floorId });
   }
 
   // ---- zones --------------------------------------------------------------------------
@@ -352,7 +356,7 @@ export class TenancyService {
     const siteId = await this.floorSite(orgId, floorId);
     const { db } = await this.core.access.enforce(ctx, 'zone', 'create', { orgId, siteId }, `floor:${floorId}`);
     const now = this.core.clock.nowMs();
-    return db.tx(async (x) => {
+    const zone = await db.tx(async (x) => {
       const r = reposFor(x).tenancy;
       const floor = await r.getFloor(orgId, floorId);
       if (!floor) throw notFoundOrNoAccess();
@@ -362,12 +366,14 @@ export class TenancyService {
       await this.core.audit.record(x, ctx, orgId, 'zone.create', `zone:${row.id}`, { floorId });
       return zoneOut(row);
     });
+    this.core.bus.emit('tenancy.plan.changed', { orgId, floorId });
+    return zone;
   }
 
   async updateZone(ctx: Ctx, orgId: string, zoneId: string, patch: { name?: string; polygon?: Point[]; occupancyLimit?: number | null }): Promise<Zone> {
     const siteId = await this.zoneSite(orgId, zoneId);
     const { db } = await this.core.access.enforce(ctx, 'zone', 'update', { orgId, siteId }, `zone:${zoneId}`);
-    return db.tx(async (x) => {
+    const zone = await db.tx(async (x) => {
       const r = reposFor(x).tenancy;
       const row = await r.getZone(orgId, zoneId);
       if (!row) throw notFoundOrNoAccess();
@@ -382,6 +388,8 @@ export class TenancyService {
       await this.core.audit.record(x, ctx, orgId, 'zone.update', `zone:${zoneId}`, { fields: Object.keys(patch) });
       return zoneOut(row);
     });
+    this.core.bus.emit('tenancy.plan.changed', { orgId, floorId: zone.floorId });
+    return zone;
   }
 
   async deleteZone(ctx: Ctx, orgId: string, zoneId: string): Promise<void> {
@@ -391,6 +399,7 @@ export class TenancyService {
       if ((await reposFor(x).tenancy.deleteZone(orgId, zoneId)) === 0) throw notFoundOrNoAccess();
       await this.core.audit.record(x, ctx, orgId, 'zone.delete', `zone:${zoneId}`);
     });
+    this.core.bus.emit('tenancy.plan.changed', { orgId, floorId: null });
   }
 }
 

@@ -15,6 +15,9 @@ export * from './retention.ts';
 export * from './tenancy.ts';
 export * from './email.ts';
 export * from './threat.ts';
+export * from './tls.ts';
+export * from './ingest.ts';
+export * from './location.ts';
 
 export interface Repos {
   tenancy: TenancyRepo;

@@ -93,7 +93,6 @@ export async function scanMessage(orgId: string, raw: Buffer, deps: ScanDeps, li
   let timer: NodeJS.Timeout | undefined;
   const budget = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), limits.timeoutMs);
-    timer.unref();
   });
   try {
     const work = level(raw, 0, '').then(() => 'done' as const);

@@ -11,6 +11,6 @@ export { checkStructure, parseMessage, type ParsedMessage } from './mime.ts';
 export { checkLinks, hostOf } from './links.ts';
 export { stampMessage } from './rewrite.ts';
 export { subjectTag, warningNotice, releasedNotice } from './i18n.ts';
-export { EmailService, actionFor, type MailStats } from './service.ts';
+export { EmailService, actionFor, type Inspection, type MailStats } from './service.ts';
 export { purgeQuarantine, type QuarantineEntry, type QuarantinePreview } from './quarantine.ts';
 export type { EmailSettings, EmailSettingsInput } from './settings.ts';

@@ -3,7 +3,8 @@
  * section that is not header fields, multipart without a boundary or whose boundary never
  * appears, nesting or part counts past the limits), then `mailparser` for decoding: text and HTML
  * bodies, attachments and embedded `message/rfc822` parts (kept as attachments, opened by the
- * caller with the depth limit). Nothing here logs or stores content.
+ * caller with the depth limit; a broken embedded message is the caller's finding, not a reason to
+ * refuse the message that carries it). Nothing here logs or stores content.
  */
 import { simpleParser, type AddressObject, type HeaderValue, type ParsedMail } from 'mailparser';
 import { CairnError } from '../../kernel/errors.ts';
@@ -134,11 +135,6 @@ export function checkStructure(raw: Buffer, limits: MimeLimits = { maxParts: 100
       if (ends.length < starts.length) ends.push(to);
       const prefix = where === 'the message' ? 'part ' : `${where}.`;
       for (const [k, start] of starts.entries()) walk(start, Math.max(start, ends[k]!), depth + 1, `${prefix}${k + 1}`, false);
-      return;
-    }
-    if (type === 'message/rfc822' || type === 'message/global') {
-      const cte = (fields.get('content-transfer-encoding') ?? '7bit').toLowerCase();
-      if (['7bit', '8bit', 'binary'].includes(cte) && bodyStart < to) walk(bodyStart, to, depth + 1, `${where} (embedded message)`, true);
     }
   };
   walk(0, s.length, 0, 'the message', true);

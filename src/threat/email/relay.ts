@@ -90,7 +90,13 @@ export class SmtpRelay {
     this.server.on('error', (e: Error) => log.warn({ reason: (e as { code?: string }).code ?? e.message.slice(0, 100) }, 'SMTP relay: connection error'));
   }
 
-  private onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): void {
+  private onData(stream: SMTPServerDataStream, session: SMTPServerSession, reply: (err?: Error | null, message?: string) => void): void {
+    let answered = false;
+    const cb = (err?: Error | null, message?: string): void => {
+      if (answered) return;
+      answered = true;
+      reply(err, message);
+    };
     const chunks: Buffer[] = [];
     let size = 0;
     stream.on('data', (c: Buffer) => {

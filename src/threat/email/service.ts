@@ -32,6 +32,16 @@ export function actionFor(state: VerdictState, p: MailPolicy): MailAction {
   return state === 'malicious' ? p.maliciousAction : state === 'clean' ? 'pass' : p.suspiciousAction;
 }
 
+/** A scanned message and what the org's policy does with it. Subject and addresses are R-DATA-10. */
+export interface Inspection {
+  verdict: MessageVerdict;
+  action: MailAction;
+  policy: MailPolicy;
+  subject: string | null;
+  to: string[];
+  from: string | null;
+}
+
 /** Counters since start (bench and tests; no personal data). */
 export interface MailStats {
   received: number;
@@ -83,7 +93,7 @@ export class EmailService {
    * an `unknown` verdict (the watcher cannot refuse mail that is already in the mailbox); the
    * relay lets CAIRN_ERR_MIME_MALFORMED through to refuse the message.
    */
-  async inspect(orgId: string, raw: Buffer, opts: { malformed: 'throw' | 'verdict'; sizeBytes?: number } = { malformed: 'throw' }) {
+  async inspect(orgId: string, raw: Buffer, opts: { malformed: 'throw' | 'verdict'; sizeBytes?: number } = { malformed: 'throw' }): Promise<Inspection> {
     const cfg = this.core.cfg;
     const limits = { maxMessageBytes: cfg.smtpMaxMessageBytes, timeoutMs: cfg.smtpScanTimeoutMs };
     let verdict: MessageVerdict;

@@ -11,7 +11,7 @@
 import { CairnError } from '../../kernel/errors.ts';
 import { CaptureReader, type CapturedPacket } from './capture.ts';
 import { DecodedPacket, DecodeStatus, IPPROTO_TCP, copyBytes, decodePacket, formatAddress } from './decode.ts';
-import { ja3FromScratch, ja4FromScratch, type Ja4AlpnStyle, type Ja4Transport } from './fingerprint.ts';
+import { fingerprintsFromScratch, type Ja4AlpnStyle, type Ja4Transport } from './fingerprint.ts';
 import {
   HS_CLIENT_HELLO,
   HS_HELLO_VERIFY_REQUEST,
@@ -830,8 +830,9 @@ export class TlsCaptureAnalyzer {
 
   private record(f: Flow, di: number, t: Ja4Transport): void {
     const s = this.scratch;
-    const fp = ja4FromScratch(s, t, this.alpnStyle);
-    const j3 = ja3FromScratch(s);
+    const both = fingerprintsFromScratch(s, t, this.alpnStyle);
+    const fp = both.ja4;
+    const j3 = both.ja3;
     const fromA = di === 0;
     const r: TlsHandshakeRecord = {
       transport: t === 't' ? 'tcp' : t === 'q' ? 'quic' : 'dtls',

@@ -250,6 +250,26 @@ function sha12(s: string): string {
 
 // ---------------------------------------------------------------- JA4
 
+/**
+ * Sorts `a[from..to)` ascending in place. Hellos carry a few dozen values, where an insertion
+ * sort beats `subarray().sort()` (a view allocation plus the generic typed-array sort).
+ */
+function sortRange(a: Uint16Array, from: number, to: number): void {
+  if (to - from > 64) {
+    a.subarray(from, to).sort();
+    return;
+  }
+  for (let i = from + 1; i < to; i++) {
+    const v = a[i]!;
+    let j = i - 1;
+    while (j >= from && a[j]! > v) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = v;
+  }
+}
+
 const ciphers = new Uint16Array(32_768);
 const sortedCiphers = new Uint16Array(32_768);
 /** Memo keys `[n, extensions…, signature algorithms…]` for the original and sorted forms. */
@@ -263,7 +283,7 @@ function cipherPart(n: number): CipherPart {
   if (hit) return hit;
   const origText = text(0, writeHexList(ciphers, 0, n, 0));
   for (let i = 0; i < n; i++) sortedCiphers[i] = ciphers[i]!;
-  sortedCiphers.subarray(0, n).sort();
+  sortRange(sortedCiphers, 0, n);
   const sortedText = text(0, writeHexList(sortedCiphers, 0, n, 0));
   const part = { original: { text: origText, hash: sha12(origText) }, sorted: { text: sortedText, hash: sha12(sortedText) } };
   cipherMemo.set(ciphers, n, h, part);
@@ -317,7 +337,7 @@ export function ja4FromScratch(s: HelloScratch, transport: Ja4Transport, alpnSty
   }
   origKey[0] = ne;
   sortedKey[0] = ns;
-  sortedKey.subarray(1, 1 + ns).sort();
+  sortRange(sortedKey, 1, 1 + ns);
   let nsig = 0;
   for (let i = 0; i < s.nSigAlgs; i++) {
     const v = s.sigAlgs[i]!;
@@ -427,6 +447,75 @@ export function ja3FromScratch(s: HelloScratch): Ja3Fingerprint {
   const str = text(0, p);
   const fp = { ja3: str, ja3Hash: hash('md5', str, 'hex') };
   ja3Memo.set(ja3Key, k, h, fp);
+  return fp;
+}
+
+// ---------------------------------------------------------------- JA3 and JA4 at once
+
+/** Both client fingerprints of one hello. */
+export interface ClientFingerprints {
+  ja4: Ja4Fingerprints;
+  ja3: Ja3Fingerprint;
+}
+
+/**
+ * Memo key of everything both fingerprints depend on: transport, ALPN style, versions, SNI
+ * presence, the first ALPN value, and the GREASE-free cipher, extension, signature algorithm,
+ * group and point-format lists in wire order (each list prefixed by its length).
+ */
+const helloKey = new Uint16Array(8 + 256 + 32_768 + 16_384 + 32_768 + 32_768 + 256 + 128);
+const helloMemo = new Memo<ClientFingerprints>();
+const TRANSPORT_CODE = { t: 1, q: 2, d: 3 } as const;
+
+function pushClean(list: ArrayLike<number>, n: number, k: number): number {
+  const lenAt = k++;
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const v = list[i]!;
+    if (isGrease(v)) continue;
+    helloKey[k++] = v;
+    m++;
+  }
+  helloKey[lenAt] = m;
+  return k;
+}
+
+/**
+ * JA4 (all four forms) and JA3 of a ClientHello held in a `HelloScratch`. Identical to calling
+ * `ja4FromScratch` and `ja3FromScratch`, but a hello whose lists were seen before (a fleet of the
+ * same client, whatever its GREASE values, SNI or key shares) costs one key hash and compare
+ * instead of sorting and looking up five separate parts.
+ *
+ * @example const { ja4, ja3 } = fingerprintsFromScratch(scratch, 't'); ja4.ja4 // 't13d1516h2_…'
+ */
+export function fingerprintsFromScratch(s: HelloScratch, transport: Ja4Transport, alpnStyle: Ja4AlpnStyle = 'reference'): ClientFingerprints {
+  let version = -1;
+  for (let i = 0; i < s.nVersions; i++) {
+    const v = s.versions[i]!;
+    if (isGrease(v)) continue;
+    if (version < 0 || versionRank(v) > versionRank(version)) version = v;
+  }
+  helloKey[0] = TRANSPORT_CODE[transport];
+  helloKey[1] = alpnStyle === 'spec' ? 1 : 0;
+  helloKey[2] = s.legacyVersion;
+  helloKey[3] = version < 0 ? 0 : version;
+  helloKey[4] = version < 0 ? 0 : 1;
+  helloKey[5] = s.hasSni ? 1 : 0;
+  let k = 6;
+  // The first ALPN value decides JA4's ALPN characters (at most 255 bytes).
+  const alpnLen = s.alpnOff >= 0 && s.alpnLen >= 1 ? Math.min(s.data[s.alpnOff]!, s.alpnLen - 1) : -1;
+  helloKey[k++] = alpnLen + 1;
+  for (let i = 0; i < alpnLen; i++) helloKey[k++] = s.data[s.alpnOff + 1 + i]!;
+  k = pushClean(s.ciphers, s.nCiphers, k);
+  k = pushClean(s.extensions, s.nExtensions, k);
+  k = pushClean(s.sigAlgs, s.nSigAlgs, k);
+  k = pushClean(s.groups, s.nGroups, k);
+  k = pushClean(s.pointFormats, s.nPointFormats, k);
+  const h = hashKey(helloKey, k);
+  const hit = helloMemo.get(helloKey, k, h);
+  if (hit) return hit;
+  const fp = { ja4: ja4FromScratch(s, transport, alpnStyle), ja3: ja3FromScratch(s) };
+  helloMemo.set(helloKey, k, h, fp);
   return fp;
 }
 

@@ -37,6 +37,7 @@ export {
   compileThreatIntel,
   parseIp,
   scoreClient,
+  withAllowList,
   type IntelEntry,
   type ThreatIntel,
   type ThreatIntelLists,

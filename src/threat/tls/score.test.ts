@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isCairnError } from '../../kernel/errors.ts';
-import { compileThreatIntel, parseIp, scoreClient, type TlsHandshakeRecord } from './index.ts';
+import { compileThreatIntel, parseIp, scoreClient, withAllowList, type TlsHandshakeRecord } from './index.ts';
 
 function record(over: Partial<TlsHandshakeRecord> = {}): TlsHandshakeRecord {
   return {
@@ -85,4 +85,17 @@ test('parseIp reads IPv4, compressed IPv6 and IPv4-mapped forms', () => {
   assert.equal(Buffer.from(parseIp('::ffff:192.0.2.1')!).toString('hex'), '00000000000000000000ffffc0000201');
   assert.equal(Buffer.from(parseIp('::')!).toString('hex'), '0'.repeat(32));
   for (const bad of ['1.2.3', '1:2:3:4:5:6:7:8:9', '1::2::3', 'fe80::g', '']) assert.equal(parseIp(bad), null, bad);
+});
+
+test('an allow-listed client scores 0 unless a block-list entry also matches', () => {
+  const allow = compileThreatIntel({ ja4: ['t13d1516h2_8daaf6152771_e5627efa2ab1'], domains: ['example.org'] });
+  const legacy = record({ ja4: 't10i230100_6a57a6f57151_000000000000', ja4_o: 'x', sni: 'cdn.example.org', ciphers: [0x0004] });
+  const plain = scoreClient(legacy, compileThreatIntel({}));
+  assert.ok(plain.score > 0);
+  const allowed = withAllowList(plain, legacy, allow);
+  assert.equal(allowed.score, 0);
+  assert.deepEqual(allowed.reasons.map((r) => r.code), ['allow_listed']);
+  const blocked = scoreClient(record(), compileThreatIntel({ ja3: ['e7d705a3286e19ea42f587b344ee6865'] }));
+  assert.deepEqual(withAllowList(blocked, record(), allow), blocked, 'a block entry wins');
+  assert.deepEqual(withAllowList(plain, legacy, compileThreatIntel({})), plain);
 });

@@ -55,7 +55,8 @@ export type ThreatReasonCode =
   | 'ip_blocklisted'
   | 'legacy_protocol'
   | 'weak_cipher_offered'
-  | 'no_server_name';
+  | 'no_server_name'
+  | 'allow_listed';
 
 export interface ThreatReason {
   code: ThreatReasonCode;
@@ -281,4 +282,30 @@ export function scoreClient(record: TlsHandshakeRecord, intel: ThreatIntel): Thr
 
 function versionName(code: string): string {
   return code === 's2' ? 'SSL 2.0' : code === 's3' ? 'SSL 3.0' : `TLS 1.${code[1]}`;
+}
+
+/**
+ * Applies an allow list to a score: a client whose JA4, JA3, requested host or addresses are on
+ * the allow list scores 0 (hygiene signals dropped), unless a block-list entry also matched — a
+ * block entry wins over an allow entry, as for files.
+ *
+ * @example
+ * const s = withAllowList(scoreClient(r, block), r, compileThreatIntel({ ja4: ['t13d1516h2_8daaf6152771_e5627efa2ab1'] }));
+ */
+export function withAllowList(score: ThreatScore, record: TlsHandshakeRecord, allow: ThreatIntel): ThreatScore {
+  if (score.reasons.some((r) => r.code.endsWith('_blocklisted'))) return score;
+  const hit = allowHit(record, allow);
+  return hit ? { score: 0, reasons: [{ code: 'allow_listed', weight: 0, detail: `${hit} is on the allow list.` }] } : score;
+}
+
+/** What of the record is on the allow list (for the reason text), or null. */
+function allowHit(record: TlsHandshakeRecord, allow: ThreatIntel): string | null {
+  const ja4 = allow.ja4.get(record.ja4) ?? allow.ja4.get(record.ja4_o);
+  if (ja4) return `JA4 ${ja4.value}${label(ja4)}`;
+  const ja3 = allow.ja3.get(record.ja3_hash);
+  if (ja3) return `JA3 ${ja3.value}${label(ja3)}`;
+  const d = record.sni ? lookupDomain(allow, record.sni) : undefined;
+  if (d) return `Host name ${record.sni} (${d.value})`;
+  const ip = lookupIp(allow, record.dstAddress) ?? lookupIp(allow, record.srcAddress);
+  return ip ? `Address range ${ip.value}${label(ip)}` : null;
 }

@@ -2,13 +2,16 @@
 import { auditPolicy } from './audit.ts';
 import { devicePolicy } from './device.ts';
 import { floorPolicy } from './floor.ts';
+import { ingestPolicy } from './ingest.ts';
 import { keysPolicy } from './keys.ts';
 import { orgPolicy } from './org.ts';
 import { quarantinePolicy } from './quarantine.ts';
 import { retentionPolicy } from './retention.ts';
+import { sensorPolicy } from './sensor.ts';
 import { sitePolicy } from './site.ts';
 import { supportGrantPolicy } from './support-grant.ts';
 import { threatPolicy } from './threat.ts';
+import { tlsPolicy } from './tls.ts';
 import { tokenPolicy } from './token.ts';
 import { userPolicy } from './user.ts';
 import { zonePolicy } from './zone.ts';
@@ -25,7 +28,10 @@ export const POLICIES = {
   retention: retentionPolicy,
   keys: keysPolicy,
   device: devicePolicy,
+  sensor: sensorPolicy,
+  ingest: ingestPolicy,
   threat: threatPolicy,
+  tls: tlsPolicy,
   quarantine: quarantinePolicy,
 } as const;
 

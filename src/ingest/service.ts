@@ -1,0 +1,370 @@
+/**
+ * The ingest pipeline: parsed observations → minimise → pseudonymise → locate → zone → store, one
+ * batch per transaction, acknowledged only after it commits.
+ *
+ *  - Minimise (R-PRIV-1, R-LOC-3, R-LOC-4): personal fields the org did not enable for the source
+ *    are never read; without location services, and for unconnected devices, named BLE assets and
+ *    SDK phones without an opt-in (unless the org turned their tracking on), only aggregate zone
+ *    counts are kept: no fix, no device record.
+ *  - Pseudonymise (R-LOC-5): the org's keyed pseudonymiser, loaded once per batch; raw ids are not
+ *    kept, logged or put in errors. IP, username and hostname are encrypted under the org key.
+ *  - Locate (R-LOC-2): vendor x/y, multi-sensor RSSI (WLS + Kalman) or the AP's position, each with
+ *    an accuracy. Zone: the floor's `ZoneIndex`.
+ *  - Store: fixes (R-DATA-3), device records (R-DATA-1/2, `DevicesRepo` semantics), zone-minute
+ *    counts, in bulk statements; vendor record ids make re-delivery harmless, and a fix already
+ *    stored (same device, time and source) is not stored again. Zone enter/exit events go on the
+ *    bus after the commit.
+ */
+import { CairnError } from '../kernel/errors.ts';
+import { MINUTE_MS } from '../kernel/clock.ts';
+import type { Core, Ctx, IdKind } from '../privacy/index.ts';
+import { IngestRepo, LocationRepo, type Database, type DeviceRow, type FixRow } from '../storage/index.ts';
+import { Locator, PresenceTracker, emptyFix, type PlanCache } from '../location/index.ts';
+import type { DeviceIdType, IngestSource, ObservationKind, RawObservation, RssiReading } from './types.ts';
+import type { EffectiveSettings, IngestSettingsService } from './settings.ts';
+import { NATIVE_MAX_BATCH } from './native/schema.ts';
+
+/** A batch handed to the pipeline. */
+export interface IngestBatch {
+  source: IngestSource;
+  observations: readonly RawObservation[];
+  /** Confine the batch to one site's floors and sensors (a site-bound token, the CLI's --site). */
+  siteId?: string | null;
+  /** Records the adapter skipped inside the payload, by reason (counted as rejected). */
+  skipped?: Readonly<Record<string, number>>;
+  /** Zone transitions the vendor computed on its own zones (not mapped yet; counted). */
+  vendorZoneEvents?: number;
+}
+
+/** What became of a batch. Counts only: no identifiers. */
+export interface IngestSummary {
+  /** Observations taken in (re-deliveries excluded). */
+  accepted: number;
+  /** Re-delivered records (same source record id) skipped. */
+  duplicates: number;
+  /** Records refused by the adapter, by reason. */
+  rejected: Record<string, number>;
+  /** Observations kept only in aggregate zone counts, by reason (R-LOC-3, R-LOC-4). */
+  aggregateOnly: Record<string, number>;
+  /** Observations that could not be placed on a floor, by reason. */
+  unlocated: Record<string, number>;
+  /** Distinct devices recorded (tracked individually). */
+  devices: number;
+  /** Fixes stored. */
+  fixes: number;
+  /** Zone enter and exit events emitted. */
+  zoneEvents: number;
+}
+
+export function emptySummary(): IngestSummary {
+  return { accepted: 0, duplicates: 0, rejected: {}, aggregateOnly: {}, unlocated: {}, devices: 0, fixes: 0, zoneEvents: 0 };
+}
+
+/** Add `b`'s counts to `a`. */
+export function mergeSummary(a: IngestSummary, b: IngestSummary): IngestSummary {
+  a.accepted += b.accepted;
+  a.duplicates += b.duplicates;
+  a.devices += b.devices;
+  a.fixes += b.fixes;
+  a.zoneEvents += b.zoneEvents;
+  for (const k of ['rejected', 'aggregateOnly', 'unlocated'] as const) for (const [r, n] of Object.entries(b[k])) a[k][r] = (a[k][r] ?? 0) + n;
+  return a;
+}
+
+export interface IngestDeps {
+  settings: IngestSettingsService;
+  plans: PlanCache;
+  /** `cairn_ingest_rejected_total` (source, reason); absent in the CLI. */
+  rejected?: { inc(labels: { source: string; reason: string }, n: number): void };
+  /** Seconds without a sighting before a device leaves its zone; default 300. */
+  presenceIdleSeconds?: number;
+}
+
+const ID_KIND: Readonly<Record<DeviceIdType, IdKind>> = { mac: 'mac', badge: 'badge', app: 'app', asset: 'asset' };
+const DEVICE_KIND: Readonly<Record<ObservationKind, string>> = { 'wifi-connected': 'wifi', 'wifi-unconnected': 'wifi', 'ble-badge': 'ble', 'ble-asset': 'ble', sdk: 'sdk', wired: 'wired' };
+/** A device record is rewritten at most this often when nothing but its last-seen time changed. */
+const DEVICE_REFRESH_MS = MINUTE_MS;
+const LAST_WRITTEN_MAX = 500_000;
+
+interface Item {
+  o: RawObservation;
+  device: string;
+  tracked: boolean;
+  /** Readings merged in from other single-sensor reports of the same sighting. */
+  readings?: RssiReading[];
+}
+
+interface PendingDevice {
+  row: DeviceRow;
+  ip?: string;
+  username?: string;
+  hostname?: string;
+}
+
+function bump(m: Record<string, number>, k: string, n = 1): void {
+  m[k] = (m[k] ?? 0) + n;
+}
+
+/** The context webhooks act under: they authenticate by signature or shared secret, not a session. */
+export function webhookCtx(source: IngestSource, requestId: string): Ctx {
+  return { actor: { kind: 'system', id: `webhook-${source}` }, bindings: [], requestId };
+}
+
+export class IngestService {
+  private readonly locator = new Locator();
+  private readonly trackers = new Map<string, PresenceTracker>();
+  /** Per org: device pseudonym → last-seen time last written (skips rewriting unchanged rows). */
+  private readonly lastWritten = new Map<string, Map<string, number>>();
+  private readonly fix = emptyFix();
+  private readonly idleMs: number;
+
+  constructor(
+    private readonly core: Core,
+    private readonly deps: IngestDeps,
+  ) {
+    this.idleMs = (deps.presenceIdleSeconds ?? 300) * 1000;
+    core.bus.on('retention.purged', ({ orgId }) => void this.lastWritten.delete(orgId));
+    core.bus.on('org.deleted', ({ orgId }) => {
+      this.lastWritten.delete(orgId);
+      this.trackers.delete(orgId);
+      this.locator.forgetOrg(orgId);
+    });
+  }
+
+  get settings(): IngestSettingsService {
+    return this.deps.settings;
+  }
+
+  /** Count refused records in `cairn_ingest_rejected_total`. */
+  countRejected(source: IngestSource, reason: string, n = 1): void {
+    if (n > 0) this.deps.rejected?.inc({ source, reason }, n);
+  }
+
+  private tracker(orgId: string): PresenceTracker {
+    let t = this.trackers.get(orgId);
+    if (!t) {
+      t = new PresenceTracker(orgId, this.idleMs);
+      this.trackers.set(orgId, t);
+    }
+    return t;
+  }
+
+  /**
+   * The org a call is about: the one given, else the caller's only org (a sensor token's). A
+   * caller with roles in several orgs, or none, must name it.
+   */
+  resolveOrg(ctx: Ctx, orgId: string | undefined): string {
+    if (orgId) return orgId;
+    const orgs = [...new Set(ctx.bindings.map((b) => b.orgId))];
+    if (orgs.length === 1) return orgs[0]!;
+    throw new CairnError('CAIRN_ERR_VALIDATION', 'Name the org (?orgId=): the caller holds roles in several orgs, or none.', { field: 'orgId' });
+  }
+
+  /** The site a caller bound to exactly one site of the org writes to (null when it is org-wide). */
+  callerSite(ctx: Ctx, orgId: string): string | null {
+    const mine = ctx.bindings.filter((b) => b.orgId === orgId);
+    if (mine.length === 0 || mine.some((b) => b.siteId === null)) return null;
+    const sites = new Set(mine.map((b) => b.siteId));
+    return sites.size === 1 ? [...sites][0]! : null;
+  }
+
+  /** Check the caller may write to the org (and site), then give its store and settings. */
+  async open(ctx: Ctx, orgId: string, siteId: string | null): Promise<{ db: Database; eff: EffectiveSettings }> {
+    const { db } = await this.core.access.enforce(ctx, 'ingest', 'write', { orgId, siteId });
+    return { db, eff: await this.deps.settings.effective(db, orgId) };
+  }
+
+  /** Settings of an org a webhook names; an unknown org is "not found or no access". */
+  async webhookSettings(orgId: string): Promise<{ db: Database; eff: EffectiveSettings }> {
+    const db = await this.core.directory.storeOf(orgId);
+    return { db, eff: await this.deps.settings.effective(db, orgId) };
+  }
+
+  /**
+   * Run one batch through the pipeline in one transaction (access checked here). Batches larger
+   * than the native maximum are split, each committed on its own.
+   *
+   * @example const s = await ingest.ingest(ctx, orgId, { source: 'native', observations })
+   */
+  async ingest(ctx: Ctx, orgId: string, batch: IngestBatch, seen?: Set<string>): Promise<IngestSummary> {
+    const { db, eff } = await this.open(ctx, orgId, batch.siteId ?? null);
+    return this.run(db, ctx, orgId, eff, batch, seen);
+  }
+
+  /** The pipeline after the access check (webhooks come here having proven their signature). */
+  async run(db: Database, ctx: Ctx, orgId: string, eff: EffectiveSettings, batch: IngestBatch, seen?: Set<string>): Promise<IngestSummary> {
+    const all = batch.observations;
+    if (all.length > NATIVE_MAX_BATCH) {
+      const total = emptySummary();
+      for (let i = 0; i < all.length; i += NATIVE_MAX_BATCH) {
+        const part: IngestBatch = { ...batch, observations: all.slice(i, i + NATIVE_MAX_BATCH) };
+        if (i > 0) {
+          delete part.skipped;
+          delete part.vendorZoneEvents;
+        }
+        mergeSummary(total, await this.run(db, ctx, orgId, eff, part, seen));
+      }
+      return total;
+    }
+    const summary = emptySummary();
+    const source = batch.source;
+    for (const [reason, n] of Object.entries(batch.skipped ?? {})) {
+      bump(summary.rejected, reason, n);
+      this.countRejected(source, reason, n);
+    }
+    if (batch.vendorZoneEvents) bump(summary.unlocated, 'vendor_zone_event', batch.vendorZoneEvents);
+    if (all.length === 0) return summary;
+
+    const siteId = batch.siteId ?? null;
+    const s = eff.settings;
+    const collect = eff.collect.get(source);
+    const plan = await this.deps.plans.get(db, orgId);
+    const pseudo = await this.core.keys.pseudonymiser(db, orgId);
+
+    // Time order, so smoothing and zone transitions see each device's sightings in sequence.
+    let obs = all;
+    for (let i = 1; i < obs.length; i++) {
+      if (obs[i]!.atMs < obs[i - 1]!.atMs) {
+        obs = [...all].sort((a, b) => a.atMs - b.atMs);
+        break;
+      }
+    }
+
+    // Minimise and pseudonymise (no I/O).
+    const items: Item[] = [];
+    let singles: Map<string, Item> | undefined;
+    for (let i = 0; i < obs.length; i++) {
+      const o = obs[i]!;
+      const device = pseudo(ID_KIND[o.idType], o.idType === 'app' ? o.deviceId.toLowerCase() : o.deviceId);
+      let why: string | undefined;
+      if (!s.locationServices) why = 'location_services_off';
+      else if (o.kind === 'wifi-unconnected' && !s.trackUnconnected) why = 'unconnected';
+      else if (o.kind === 'ble-asset' && !s.trackAssets) why = 'asset';
+      else if (o.kind === 'sdk' && !eff.optIns.has(device)) why = 'sdk_without_opt_in';
+      if (why !== undefined) bump(summary.aggregateOnly, why);
+      const item: Item = { o, device, tracked: why === undefined };
+      // Single-sensor reports of one sighting (Mist raw RSSI: one event per AP) are solved together.
+      if (o.vendorX === undefined && o.sourceRecordId === undefined && o.rssiDbm !== undefined && o.sensorId !== undefined && (o.readings === undefined || o.readings.length <= 1)) {
+        singles ??= new Map();
+        const key = `${device}|${o.atMs}`;
+        const first = singles.get(key);
+        if (first) {
+          first.readings ??= [...(first.o.readings ?? [{ sensorId: first.o.sensorId!, rssiDbm: first.o.rssiDbm! }])];
+          first.readings.push({ sensorId: o.sensorId, rssiDbm: o.rssiDbm });
+          summary.accepted++;
+          continue;
+        }
+        singles.set(key, item);
+      }
+      items.push(item);
+    }
+
+    const tracker = this.tracker(orgId);
+    const presence = tracker.begin();
+    const fix = this.fix;
+    const vendorFloors = s.vendorFloors;
+    const devices = new Map<string, PendingDevice>();
+    const fixRows: FixRow[] = [];
+    let maxAt = -Infinity;
+
+    await db.tx(async (x) => {
+      let fresh: Set<string> | undefined;
+      const ids: { id: string; atMs: number }[] = [];
+      for (const it of items) if (it.o.sourceRecordId !== undefined) ids.push({ id: it.o.sourceRecordId, atMs: it.o.atMs });
+      if (ids.length > 0) fresh = await new IngestRepo(x).claimRecords(orgId, source, ids);
+
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i]!;
+        const o = it.o;
+        if (o.sourceRecordId !== undefined && !fresh!.delete(o.sourceRecordId)) {
+          summary.duplicates++;
+          continue;
+        }
+        summary.accepted++;
+        if (o.atMs > maxAt) maxAt = o.atMs;
+        const sighting = it.readings ? { ...o, readings: it.readings } : o;
+        const where = this.locator.locate(plan, sighting, it.device, siteId, vendorFloors, fix);
+        let deviceSite = siteId;
+        if (typeof where === 'string') {
+          bump(summary.unlocated, where);
+        } else {
+          deviceSite = where.siteId;
+          const zoneId = where.zones.zoneAt(fix.xMeters, fix.yMeters) ?? null;
+          presence.observe(it.device, it.tracked, o.randomized, where.siteId, where.id, zoneId ?? '', o.atMs);
+          if (it.tracked) {
+            fixRows.push({
+              org_id: orgId,
+              at_ms: o.atMs,
+              device: it.device,
+              source,
+              kind: o.kind,
+              site_id: where.siteId,
+              floor_id: where.id,
+              x_m: fix.xMeters,
+              y_m: fix.yMeters,
+              accuracy_m: fix.accuracyMeters,
+              method: fix.method,
+              zone_id: zoneId,
+            });
+          }
+        }
+        if (!it.tracked) continue;
+        let d = devices.get(it.device);
+        if (!d) {
+          d = { row: { org_id: orgId, pseudonym: it.device, site_id: deviceSite, kind: DEVICE_KIND[o.kind], randomized: o.randomized ? 1 : 0, first_seen: o.atMs, last_seen: o.atMs, ip_enc: null, username_enc: null, hostname_enc: null } };
+          devices.set(it.device, d);
+        } else {
+          if (o.atMs < d.row.first_seen) d.row.first_seen = o.atMs;
+          if (o.atMs > d.row.last_seen) d.row.last_seen = o.atMs;
+          if (deviceSite !== null) d.row.site_id = deviceSite;
+        }
+        // R-PRIV-1: a field the org did not enable for this source is never read.
+        if (collect !== undefined) {
+          if (o.ip !== undefined && collect.has('ip')) d.ip = o.ip;
+          if (o.username !== undefined && collect.has('username')) d.username = o.username;
+          if (o.hostname !== undefined && collect.has('hostname')) d.hostname = o.hostname;
+        }
+      }
+
+      const written = this.lastWritten.get(orgId);
+      const rows: DeviceRow[] = [];
+      for (const d of devices.values()) {
+        const personal = d.ip !== undefined || d.username !== undefined || d.hostname !== undefined;
+        const last = written?.get(d.row.pseudonym);
+        if (!personal && last !== undefined && d.row.last_seen < last + DEVICE_REFRESH_MS) continue;
+        if (personal) {
+          const k = this.core.keys;
+          d.row.ip_enc = await k.encryptOptional(x, orgId, 'devices.ip', d.ip);
+          d.row.username_enc = await k.encryptOptional(x, orgId, 'devices.username', d.username);
+          d.row.hostname_enc = await k.encryptOptional(x, orgId, 'devices.hostname', d.hostname);
+        }
+        rows.push(d.row);
+      }
+      const loc = new LocationRepo(x);
+      summary.fixes = await loc.insertFixes(fixRows);
+      await new IngestRepo(x).upsertDevices(rows);
+      await loc.addPresence(presence.counts.map((c) => ({ org_id: orgId, floor_id: c.floorId, zone_id: c.zoneId, bucket_ms: c.bucketMs, site_id: c.siteId, devices: c.devices, randomized: c.randomized })));
+      await this.core.audit.record(x, ctx, orgId, 'ingest.batch', siteId ? `site:${siteId}` : `org:${orgId}`, { source, accepted: summary.accepted, duplicates: summary.duplicates, fixes: summary.fixes, devices: devices.size });
+      this.remember(orgId, rows);
+    });
+    summary.devices = devices.size;
+    if (seen) for (const k of devices.keys()) seen.add(k);
+    summary.zoneEvents = presence.commit(this.core.bus);
+    if (maxAt > -Infinity) {
+      tracker.expire(maxAt, this.core.bus);
+      this.locator.evictIdle(orgId, maxAt - 5 * MINUTE_MS);
+    }
+    return summary;
+  }
+
+  /** Note rows as written (called as the transaction's last step: a failure before it leaves no note). */
+  private remember(orgId: string, rows: readonly DeviceRow[]): void {
+    let m = this.lastWritten.get(orgId);
+    if (!m) {
+      m = new Map();
+      this.lastWritten.set(orgId, m);
+    }
+    if (m.size > LAST_WRITTEN_MAX) m.clear();
+    for (const r of rows) m.set(r.pseudonym, r.last_seen);
+  }
+}

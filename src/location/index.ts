@@ -1,0 +1,11 @@
+/**
+ * Location: the pure engine (`engine/`), an org's plan as the hot path needs it (floors, zone
+ * indexes, placed sensors with their path-loss models), the locator that turns one sighting into
+ * one fix, the in-memory presence tracker behind zone enter/exit events and zone-minute counts,
+ * and the sensor/AP registry with per-site calibration.
+ */
+export * from './engine/index.ts';
+export { DEFAULT_SHADOWING_SIGMA_DB, DEFAULT_WIFI_MODEL, OrgPlan, PlanCache, loadOrgPlan, type FloorPlan, type PlacedSensor } from './plan.ts';
+export { EXPECTED_ACCURACY_M, Locator, type LocatorOptions, type Sighting, type SightingKind, type UnlocatedReason } from './locator.ts';
+export { PRESENCE_BUCKET_MS, PresenceBatch, PresenceTracker, type PresenceDelta } from './presence.ts';
+export { SensorService, type Calibration, type CalibrationInput, type Sensor, type SensorInput, type SensorKind } from './sensors.ts';
