@@ -431,8 +431,8 @@ export class ThreatFileService {
       await repo.insertSubmission(sub);
       const days = await this.settings.retentionDaysFor(x, orgId, verdict.type.category);
       if (days > 0) {
-        // KeyService encrypts text; base64 carries the bytes (AES-256-GCM, org key, own field name).
-        const body = await keys.encrypt(x, orgId, 'threat_file_bodies.body', bytes.toString('base64'));
+        // AES-256-GCM under the org key, bound to its own field name.
+        const body = await keys.encryptBytes(x, orgId, 'threat_file_bodies.body', bytes);
         await repo.putBody({ org_id: orgId, sha256: sha, category: verdict.type.category, size_bytes: bytes.length, body_enc: body, stored_at: now, expires_at: now + days * DAY_MS });
       }
       await audit.record(x, ctx, orgId, 'threat.file.submit', `file:${sha}`, { sha256: sha, score: verdict.score, state: verdict.state, category: verdict.type.category, source, basis, cached, retainedDays: days });

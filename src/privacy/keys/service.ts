@@ -160,8 +160,13 @@ export class KeyService {
 
   /** Encrypt a personal field under the org's active data key; `field` names it (`devices.ip`). */
   async encrypt(x: Executor, orgId: string, field: string, plain: string): Promise<Buffer> {
+    return this.encryptBytes(x, orgId, field, Buffer.from(plain, 'utf8'));
+  }
+
+  /** Encrypt bytes (file bodies, whole messages) under the org's active data key. */
+  async encryptBytes(x: Executor, orgId: string, field: string, plain: Uint8Array): Promise<Buffer> {
     const k = await this.load(x, orgId);
-    return aesGcmEncrypt(k.dataVersions.get(k.activeData)!, k.activeData, Buffer.from(plain, 'utf8'), `${orgId}|${field}`);
+    return aesGcmEncrypt(k.dataVersions.get(k.activeData)!, k.activeData, Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength), `${orgId}|${field}`);
   }
 
   async encryptOptional(x: Executor, orgId: string, field: string, plain: string | undefined | null): Promise<Buffer | null> {
@@ -169,10 +174,15 @@ export class KeyService {
   }
 
   async decrypt(x: Executor, orgId: string, field: string, blob: Buffer): Promise<string> {
+    return (await this.decryptBytes(x, orgId, field, blob)).toString('utf8');
+  }
+
+  /** The bytes of a value encrypted with `encryptBytes` (or `encrypt`). */
+  async decryptBytes(x: Executor, orgId: string, field: string, blob: Buffer): Promise<Buffer> {
     const k = await this.load(x, orgId);
     const key = k.dataVersions.get(ciphertextKeyVersion(blob));
     if (!key) throw new CairnError('CAIRN_ERR_KEY_DESTROYED', 'The key of this value is no longer available.');
-    return aesGcmDecrypt(key, blob, `${orgId}|${field}`).toString('utf8');
+    return aesGcmDecrypt(key, blob, `${orgId}|${field}`);
   }
 
   async decryptOptional(x: Executor, orgId: string, field: string, blob: Buffer | null): Promise<string | null> {

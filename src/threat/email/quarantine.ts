@@ -78,7 +78,7 @@ export class Quarantine {
     const { keys, audit, clock } = this.core;
     const now = clock.nowMs();
     return db.tx(async (x) => {
-      const raw = await keys.encrypt(x, orgId, 'email_quarantine.raw', m.raw.toString('base64'));
+      const raw = await keys.encryptBytes(x, orgId, 'email_quarantine.raw', m.raw);
       const verdict = await keys.encrypt(x, orgId, 'email_quarantine.verdict', JSON.stringify(m.verdict));
       const ids: string[] = [];
       for (const rcpt of [...new Set(m.recipients.map((r) => r.trim()))]) {
@@ -180,7 +180,7 @@ export class Quarantine {
     let headers: QuarantinePreview['headers'] = [];
     let text = '';
     if (row.raw_enc) {
-      const raw = Buffer.from(await k.decrypt(db, orgId, 'email_quarantine.raw', row.raw_enc), 'base64');
+      const raw = await k.decryptBytes(db, orgId, 'email_quarantine.raw', row.raw_enc);
       try {
         const p = await parseMessage(raw, { htmlToText: true });
         headers = p.headers;
@@ -203,7 +203,7 @@ export class Quarantine {
     const { db, row } = await this.entry(ctx, orgId, id, 'quarantine.release');
     if (row.status !== 'held' || !row.raw_enc) throw new CairnError('CAIRN_ERR_CONFLICT', 'This message was already released.');
     const k = this.core.keys;
-    const raw = Buffer.from(await k.decrypt(db, orgId, 'email_quarantine.raw', row.raw_enc), 'base64');
+    const raw = await k.decryptBytes(db, orgId, 'email_quarantine.raw', row.raw_enc);
     if (row.source === 'smtp') {
       const upstream = this.deps.upstream();
       if (!upstream) throw new CairnError('CAIRN_ERR_MAIL_UPSTREAM', 'No upstream mail server is configured (smtpUpstream), so nothing can be released.');

@@ -6,14 +6,16 @@
  * as the CLI's system actor: scored against its lists, stored and audited, and refused when the
  * org has encrypted-traffic analysis turned off.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { constants, createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { withApp } from '../../cli-kit.ts';
 import { toIso } from '../../kernel/clock.ts';
 import { CairnError, isCairnError } from '../../kernel/errors.ts';
 import { systemCtx } from '../../privacy/index.ts';
+import { LANGS, type Lang } from '../messages.ts';
 import { buildIntel } from './intel.ts';
+import { localiseTlsError, localiseTlsReasons } from './messages.ts';
 import { analyzeScoredStream, type ScoredHandshake } from './pipeline.ts';
 import type { ThreatReason } from './score.ts';
 
@@ -44,7 +46,7 @@ export interface PcapRecord {
  * The printed form of a scored handshake.
  * @example pcapRecord('a.pcap', scored).ja4 // 't13d1516h2_8daaf6152771_e5627efa2ab1'
  */
-export function pcapRecord(file: string, h: ScoredHandshake, id?: string): PcapRecord {
+export function pcapRecord(file: string, h: ScoredHandshake, id?: string, lang: Lang = 'en'): PcapRecord {
   const r = h.record;
   return {
     file,
@@ -63,7 +65,7 @@ export function pcapRecord(file: string, h: ScoredHandshake, id?: string): PcapR
     ja4_r: r.ja4_r,
     ja4_o: r.ja4_o,
     score: h.score,
-    reasons: h.reasons,
+    reasons: localiseTlsReasons(h.reasons, lang),
   };
 }
 
@@ -91,9 +93,9 @@ class Printer {
   }
 }
 
-function reportError(file: string, e: unknown): void {
+function reportError(file: string, e: unknown, lang: Lang): void {
   if (!isCairnError(e)) throw e;
-  process.stderr.write(`error ${e.code}: ${file}: ${e.message}\n`);
+  process.stderr.write(`error ${e.code}: ${file}: ${localiseTlsError(e, lang).message}\n`);
   process.exitCode = 1;
 }
 
@@ -104,8 +106,9 @@ export function registerTlsCli(threat: Command): void {
     .description('Read pcap/pcapng captures and print one record per TLS handshake: addresses, ports, SNI, ALPN, JA3, JA4 (ja4, ja4_r, ja4_o) and a score 0-10 with reasons. Only the hellos are read.')
     .argument('<files...>', 'capture files (pcap or pcapng)')
     .option('--org <id>', 'upload to this org: scored against its lists, stored and audited (needs encrypted-traffic analysis turned on); default: store nothing')
+    .addOption(new Option('--lang <lang>', 'language of the reasons and errors').choices([...LANGS]).default('en'))
     .option('--json', 'print JSON (an array, one record per handshake)')
-    .action(async (files: string[], o: { org?: string; json?: boolean }) => {
+    .action(async (files: string[], o: { org?: string; lang: Lang; json?: boolean }) => {
       const printer = new Printer(!!o.json);
       const readable = async (file: string): Promise<AsyncIterable<Uint8Array>> => {
         // A missing or unreadable file is a clear validation error, not a stack trace.
@@ -119,9 +122,9 @@ export function registerTlsCli(threat: Command): void {
           const intel = buildIntel();
           for (const file of files) {
             try {
-              await analyzeScoredStream(await readable(file), { intel, limitBytes: Number.MAX_SAFE_INTEGER, onHandshake: (h) => printer.record(pcapRecord(file, h)) });
+              await analyzeScoredStream(await readable(file), { intel, limitBytes: Number.MAX_SAFE_INTEGER, onHandshake: (h) => printer.record(pcapRecord(file, h, undefined, o.lang)) });
             } catch (e) {
-              reportError(file, e);
+              reportError(file, e, o.lang);
             }
           }
           return;
@@ -130,9 +133,9 @@ export function registerTlsCli(threat: Command): void {
         await withApp(async (c) => {
           for (const file of files) {
             try {
-              await c.services.tls.upload(systemCtx('cli'), org, await readable(file), { onHandshake: (h, id) => printer.record(pcapRecord(file, h, id)) });
+              await c.services.tls.upload(systemCtx('cli'), org, await readable(file), { onHandshake: (h, id) => printer.record(pcapRecord(file, h, id, o.lang)) });
             } catch (e) {
-              reportError(file, e);
+              reportError(file, e, o.lang);
             }
           }
         });

@@ -33,6 +33,8 @@ export {
   type Ja4Transport,
 } from './fingerprint.ts';
 export { quicInitialKeys, QUIC_V1, QUIC_V2, type QuicInitialKeys } from './quic.ts';
+export { buildIntel, bundledJa3, parseJa3Csv, BUNDLED_JA3_SEVERITY, type CompiledIntel, type OrgIntelLists } from './intel.ts';
+export { analyzeScoredStream, scoreHandshake, type ScoredHandshake, type ScoredStreamOptions, type ScoredStreamResult } from './pipeline.ts';
 export {
   compileThreatIntel,
   parseIp,

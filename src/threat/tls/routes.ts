@@ -5,11 +5,13 @@
  * The routes live in their own Fastify scope so that their raw-stream body parsers for capture
  * media types do not change how other modules' routes read bodies.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { ctxOf } from '../../http/auth.ts';
-import { ErrorBody } from '../../http/errors.ts';
+import { ErrorBody, toCairnError } from '../../http/errors.ts';
 import { Id, IsoTime, OrgParams, Strict, withErrors } from '../../http/schema.ts';
+import { LANGS, negotiateLang, type Lang } from '../messages.ts';
+import { localiseTlsError, localiseTlsReasons } from './messages.ts';
 import type { TlsTrafficService } from './service.ts';
 
 /** Media types a capture may be sent as; the format is recognised by its magic number. */
@@ -72,65 +74,88 @@ function windowOf(q: { from?: string; to?: string }): { fromMs: number | undefin
   return { fromMs: q.from ? Date.parse(q.from) : undefined, toMs: q.to ? Date.parse(q.to) : undefined };
 }
 
+/** The caller's language: `?lang=` wins, then Accept-Language, then English. */
+function langOf(req: FastifyRequest): Lang {
+  const q = req.query as { lang?: string } | undefined;
+  const al = req.headers['accept-language'];
+  return negotiateLang(q?.lang, Array.isArray(al) ? al[0] : al);
+}
+
+const LangQ = Type.Optional(Type.Union(LANGS.map((l) => Type.Literal(l)), { description: 'Language of messages and reasons (default: Accept-Language, then en).' }));
+
 export async function tlsRoutes(app: FastifyInstance, tls: TlsTrafficService): Promise<void> {
   const tags = ['threat: encrypted traffic'];
   await app.register(async (scope) => {
-    // The body stays a stream: the analyzer reads it chunk by chunk and enforces its own limit.
-    for (const type of CAPTURE_MEDIA_TYPES) {
-      if (scope.hasContentTypeParser(type)) scope.removeContentTypeParser(type);
-      scope.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
-    }
-    scope.post<{ Params: { orgId: string } }>(
-      '/api/v1/orgs/:orgId/threat/pcaps',
+    // Errors of these routes (schema validation included) in the caller's language; the app's
+    // handler then maps the code to the status.
+    scope.setErrorHandler((err, req) => {
+      throw localiseTlsError(toCairnError(err), langOf(req));
+    });
+    await scope.register(async (upload) => {
+      // The body stays a stream: the analyzer reads it chunk by chunk and enforces its own limit.
+      for (const type of CAPTURE_MEDIA_TYPES) {
+        if (upload.hasContentTypeParser(type)) upload.removeContentTypeParser(type);
+        upload.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
+      }
+      upload.post<{ Params: { orgId: string }; Querystring: { lang?: Lang } }>(
+        '/api/v1/orgs/:orgId/threat/pcaps',
+        {
+          schema: {
+            tags,
+            summary: 'Upload a pcap/pcapng capture (raw body); its TLS handshakes are fingerprinted (JA3, JA4), scored and stored. The capture itself is never stored. Needs encrypted-traffic analysis turned on for the org.',
+            description:
+              `The request body is the capture itself (Content-Type: ${CAPTURE_MEDIA_TYPES.join(', ')}), streamed into the analyzer as it arrives; up to ${tls.limitBytes} bytes (config tlsPcapLimitBytes), larger captures are refused with 413 CAIRN_ERR_BODY_TOO_LARGE. ` +
+              'Corrupt or unsupported captures: 422 CAIRN_ERR_PCAP_CORRUPT / CAIRN_ERR_PCAP_UNSUPPORTED, and nothing of the upload is kept. Analysis turned off for the org: 409 CAIRN_ERR_FEATURE_DISABLED. ' +
+              'The answer summarises the upload: handshakes found and stored, warnings, capture counters, and the ten highest scores (fingerprints and reason codes, no addresses or host names).',
+            params: OrgParams,
+            querystring: Strict({ lang: LangQ }),
+            response: { ...withErrors({ 200: Summary }), 422: ErrorBody },
+          },
+        },
+        async (req) => {
+          const length = Number(req.headers['content-length']);
+          return tls.upload(ctxOf(req), req.params.orgId, req.body as AsyncIterable<Uint8Array>, Number.isFinite(length) ? { declaredBytes: length } : {});
+        },
+      );
+    });
+    scope.get<{ Params: { orgId: string }; Querystring: { ja4?: string; ja3Hash?: string; client?: string; minScore?: number; from?: string; to?: string; before?: string; limit?: number; lang?: Lang } }>(
+      '/api/v1/orgs/:orgId/threat/tls',
       {
         schema: {
           tags,
-          summary: 'Upload a pcap/pcapng capture (raw body); its TLS handshakes are fingerprinted (JA3, JA4), scored and stored. The capture itself is never stored. Needs encrypted-traffic analysis turned on for the org.',
+          summary: 'TLS handshakes with decrypted addresses and host names, newest first (audited personal read)',
           params: OrgParams,
-          response: { ...withErrors({ 200: Summary }), 422: ErrorBody },
+          querystring: Strict({ ja4: Type.Optional(Type.String({ maxLength: 64 })), ja3Hash: Type.Optional(Type.String({ maxLength: 32 })), client: Type.Optional(Type.String({ maxLength: 32 })), minScore: Type.Optional(Score), ...Window, before: Type.Optional(Id), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), lang: LangQ }),
+          response: withErrors({ 200: Type.Array(Handshake) }),
         },
       },
       async (req) => {
-        const length = Number(req.headers['content-length']);
-        return tls.upload(ctxOf(req), req.params.orgId, req.body as AsyncIterable<Uint8Array>, Number.isFinite(length) ? { declaredBytes: length } : {});
+        const { from, to, lang: _lang, ...q } = req.query;
+        const lang = langOf(req);
+        const rows = await tls.list(ctxOf(req), req.params.orgId, { ...q, ...windowOf({ from, to }) });
+        return lang === 'en' ? rows : rows.map((r) => ({ ...r, reasons: localiseTlsReasons(r.reasons, lang) }));
       },
     );
+    scope.get<{ Params: { orgId: string }; Querystring: { minScore?: number; from?: string; to?: string; limit?: number; offset?: number; lang?: Lang } }>(
+      '/api/v1/orgs/:orgId/threat/tls/clients',
+      {
+        schema: {
+          tags,
+          summary: 'TLS clients by pseudonym with their highest score and fingerprints, highest score first (audited)',
+          params: OrgParams,
+          querystring: Strict({ minScore: Type.Optional(Score), ...Window, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), offset: Type.Optional(Type.Integer({ minimum: 0 })), lang: LangQ }),
+          response: withErrors({ 200: Type.Array(Client) }),
+        },
+      },
+      (req) => {
+        const { from, to, lang: _lang, ...q } = req.query;
+        return tls.clients(ctxOf(req), req.params.orgId, { ...q, ...windowOf({ from, to }) });
+      },
+    );
+    scope.get<{ Params: { orgId: string }; Querystring: { from?: string; to?: string; lang?: Lang } }>(
+      '/api/v1/orgs/:orgId/threat/tls/summary',
+      { schema: { tags, summary: 'How many TLS handshakes, clients and fingerprints, and how many clients are flagged (aggregate, no ids)', params: OrgParams, querystring: Strict({ ...Window, lang: LangQ }), response: withErrors({ 200: Counts }) } },
+      (req) => tls.summary(ctxOf(req), req.params.orgId, windowOf(req.query)),
+    );
   });
-  app.get<{ Params: { orgId: string }; Querystring: { ja4?: string; ja3Hash?: string; client?: string; minScore?: number; from?: string; to?: string; before?: string; limit?: number } }>(
-    '/api/v1/orgs/:orgId/threat/tls',
-    {
-      schema: {
-        tags,
-        summary: 'TLS handshakes with decrypted addresses and host names, newest first (audited personal read)',
-        params: OrgParams,
-        querystring: Strict({ ja4: Type.Optional(Type.String({ maxLength: 64 })), ja3Hash: Type.Optional(Type.String({ maxLength: 32 })), client: Type.Optional(Type.String({ maxLength: 32 })), minScore: Type.Optional(Score), ...Window, before: Type.Optional(Id), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
-        response: withErrors({ 200: Type.Array(Handshake) }),
-      },
-    },
-    (req) => {
-      const { from, to, ...q } = req.query;
-      return tls.list(ctxOf(req), req.params.orgId, { ...q, ...windowOf({ from, to }) });
-    },
-  );
-  app.get<{ Params: { orgId: string }; Querystring: { minScore?: number; from?: string; to?: string; limit?: number; offset?: number } }>(
-    '/api/v1/orgs/:orgId/threat/tls/clients',
-    {
-      schema: {
-        tags,
-        summary: 'TLS clients by pseudonym with their highest score and fingerprints, highest score first (audited)',
-        params: OrgParams,
-        querystring: Strict({ minScore: Type.Optional(Score), ...Window, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), offset: Type.Optional(Type.Integer({ minimum: 0 })) }),
-        response: withErrors({ 200: Type.Array(Client) }),
-      },
-    },
-    (req) => {
-      const { from, to, ...q } = req.query;
-      return tls.clients(ctxOf(req), req.params.orgId, { ...q, ...windowOf({ from, to }) });
-    },
-  );
-  app.get<{ Params: { orgId: string }; Querystring: { from?: string; to?: string } }>(
-    '/api/v1/orgs/:orgId/threat/tls/summary',
-    { schema: { tags, summary: 'How many TLS handshakes, clients and fingerprints, and how many clients are flagged (aggregate, no ids)', params: OrgParams, querystring: Strict(Window), response: withErrors({ 200: Counts }) } },
-    (req) => tls.summary(ctxOf(req), req.params.orgId, windowOf(req.query)),
-  );
 }

@@ -1,0 +1,158 @@
+/**
+ * Ingest figures: observations per second through normalise → pseudonymise → locate → zone →
+ * store on one core (native batches of 1 000 over ~10 000 devices, each heard by 5 BLE sensors,
+ * location services on so every fix is stored), and HTTP batch ingest over loopback with
+ * 1 000-observation batches (sensor token, JSON bodies prepared beforehand). Embedded SQLite.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../src/config.ts';
+import { buildApp, type CairnApp } from '../src/app.ts';
+import { systemCtx } from '../src/privacy/index.ts';
+import { parseNativeBatch, type NativeBatch } from '../src/ingest/index.ts';
+import { DEFAULT_BLE_MODEL, rssiAtDistance } from '../src/location/index.ts';
+import { seededNormal, seededRandom } from '../src/kernel/prng.ts';
+import { LocationRepo } from '../src/storage/index.ts';
+
+const DEVICES = 10_000;
+const BATCH = 1_000;
+const WIDTH = 200;
+const HEIGHT = 100;
+const SENSOR_STEP = 12.5;
+
+interface World {
+  orgId: string;
+  siteId: string;
+  sensors: { id: string; x: number; y: number }[];
+  macs: string[];
+  pos: Float64Array;
+}
+
+async function prepare(c: CairnApp): Promise<World> {
+  const sys = systemCtx('test');
+  const { tenancy, sensors, ingest } = c.services;
+  const orgId = (await tenancy.createOrg(sys, { name: 'Bench campus', country: 'NL' })).id;
+  const siteId = (await tenancy.createSite(sys, orgId, { name: 'HQ' })).id;
+  const floorId = (await tenancy.createFloor(sys, orgId, siteId, { name: 'G', widthM: WIDTH, heightM: HEIGHT })).id;
+  // 10 × 5 rooms of 20 m × 20 m.
+  for (let i = 0; i < 10; i++) for (let j = 0; j < 5; j++) await tenancy.createZone(sys, orgId, floorId, { name: `R${i}-${j}`, polygon: [[i * 20, j * 20], [i * 20 + 20, j * 20], [i * 20 + 20, j * 20 + 20], [i * 20, j * 20 + 20]] });
+  const placed: World['sensors'] = [];
+  for (let x = SENSOR_STEP / 2; x < WIDTH; x += SENSOR_STEP) {
+    for (let y = SENSOR_STEP / 2; y < HEIGHT; y += SENSOR_STEP) {
+      const id = `ble-${placed.length}`;
+      await sensors.create(sys, orgId, siteId, { floorId, kind: 'ble-sensor', name: id, vendorId: id, xM: x, yM: y });
+      placed.push({ id, x, y });
+    }
+  }
+  await ingest.settings.update(sys, orgId, { locationServices: true, bleTags: 'ble-badge' });
+  const rnd = seededRandom(7);
+  const macs: string[] = [];
+  const pos = new Float64Array(DEVICES * 2);
+  for (let i = 0; i < DEVICES; i++) {
+    const b = randomBytes(6);
+    b[0] = b[0]! & 0xfc; // globally administered, unicast
+    macs.push([...b].map((v) => v.toString(16).padStart(2, '0')).join(':'));
+    pos[2 * i] = rnd() * WIDTH;
+    pos[2 * i + 1] = rnd() * HEIGHT;
+  }
+  return { orgId, siteId, sensors: placed, macs, pos };
+}
+
+/** Batch `k`: devices k·1000 … k·1000+999 (mod 10 000), one second after batch k−1, heard by their 5 nearest sensors. */
+function batch(w: World, k: number, t0: number, normal: () => number): NativeBatch {
+  const observations: NativeBatch['observations'] = new Array(BATCH);
+  const near: { id: string; d: number }[] = [];
+  for (let i = 0; i < BATCH; i++) {
+    const dev = (k * BATCH + i) % DEVICES;
+    const x = w.pos[2 * dev]!, y = w.pos[2 * dev + 1]!;
+    near.length = 0;
+    for (const s of w.sensors) {
+      const d = Math.hypot(s.x - x, s.y - y);
+      if (near.length < 5 || d < near[4]!.d) {
+        near.push({ id: s.id, d });
+        near.sort((a, b) => a.d - b.d);
+        if (near.length > 5) near.pop();
+      }
+    }
+    observations[i] = {
+      kind: 'ble-badge',
+      deviceId: w.macs[dev]!,
+      atMs: t0 + k * 1000,
+      readings: near.map((n) => ({ sensorId: n.id, rssiDbm: Math.max(-129, Math.min(-1, Math.round((rssiAtDistance(DEFAULT_BLE_MODEL, n.d) + 4 * normal()) * 10) / 10)) })),
+    };
+  }
+  return { observations };
+}
+
+function rate(n: number, ms: number): number {
+  return Math.round(n / (ms / 1000));
+}
+
+export async function benchIngest(opts: { full: boolean }): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-ingest-'));
+  try {
+    const cfg = loadConfig({ env: {}, overrides: { dataDir: dir, masterKey: randomBytes(32).toString('base64'), logLevel: 'silent', retentionIntervalMinutes: 0, auditCheckpointIntervalMinutes: 0, host: '127.0.0.1', port: 0 } });
+    const c = await buildApp(cfg);
+    const w = await prepare(c);
+    const normal = seededNormal(seededRandom(11));
+    const t0 = Date.UTC(2026, 0, 5, 8);
+    const ctx = systemCtx('test');
+    const ingest = c.services.ingest;
+
+    // Pipeline: parse (validate + normalise) and ingest, timed; generating the batch is not.
+    const batches = opts.full ? 1000 : 150;
+    let k = 0;
+    let ms = 0;
+    let fixes = 0;
+    // One warm-up pass over every device (first pseudonyms, first rows), not timed.
+    for (; k < DEVICES / BATCH; k++) {
+      const b = batch(w, k, t0, normal);
+      await ingest.ingest(ctx, w.orgId, { source: 'native', observations: parseNativeBatch(b), siteId: w.siteId });
+    }
+    for (let n = 0; n < batches; n++, k++) {
+      const b = batch(w, k, t0, normal);
+      const t = performance.now();
+      const s = await ingest.ingest(ctx, w.orgId, { source: 'native', observations: parseNativeBatch(b), siteId: w.siteId });
+      ms += performance.now() - t;
+      fixes += s.fixes;
+    }
+    out.pipelineObservations = batches * BATCH;
+    out.pipelineObservationsPerSecond = rate(batches * BATCH, ms);
+    out.pipelineFixesStored = fixes;
+    out.devices = DEVICES;
+    out.sensorsPerObservation = 5;
+
+    // HTTP: sensor token, 1 000-observation JSON batches over loopback, 4 requests in flight.
+    const token = (await c.services.identity.createToken(ctx, w.orgId, { name: 'bench', role: 'sensor', siteId: w.siteId })).token;
+    const address = await c.app.listen({ host: '127.0.0.1', port: 0 });
+    const requests = opts.full ? 500 : 50;
+    const bodies: string[] = [];
+    for (let i = 0; i < requests; i++) bodies.push(JSON.stringify(batch(w, k++, t0, normal)));
+    const post = async (body: string) => {
+      const r = await fetch(`${address}/api/v1/ingest/observations`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+      if (r.status !== 200) throw new Error(`ingest answered ${r.status}: ${(await r.text()).slice(0, 200)}`);
+      await r.arrayBuffer();
+    };
+    await post(bodies[0]!);
+    let next = 1;
+    const t = performance.now();
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < requests) await post(bodies[next++]!);
+      }),
+    );
+    const httpMs = performance.now() - t;
+    out.httpBatches = requests - 1;
+    out.httpObservationsPerSecond = rate((requests - 1) * BATCH, httpMs);
+    out.httpBatchesPerSecond = Math.round(((requests - 1) / (httpMs / 1000)) * 10) / 10;
+    const db = await c.core.directory.storeOf(w.orgId);
+    out.fixesInStore = await new LocationRepo(db).countFixes(w.orgId);
+    await c.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
