@@ -1,8 +1,9 @@
 /**
  * Ingest figures: observations per second through normalise → pseudonymise → locate → zone →
  * store on one core (native batches of 1 000 over ~10 000 devices, each heard by 5 BLE sensors,
- * location services on so every fix is stored), and HTTP batch ingest over loopback with
- * 1 000-observation batches (sensor token, JSON bodies prepared beforehand). Embedded SQLite.
+ * location services on so every fix is stored; and again with location services off, zone counts
+ * only), and HTTP batch ingest over loopback with 1 000-observation batches (sensor token, JSON
+ * bodies prepared beforehand, 4 requests in flight, client in the same process). Embedded SQLite.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,8 @@ interface World {
   sensors: { id: string; x: number; y: number }[];
   macs: string[];
   pos: Float64Array;
+  /** Each device's 5 nearest sensors and their distances (devices stand still; RSSI noise varies). */
+  near: { id: string; d: number }[][];
 }
 
 async function prepare(c: CairnApp): Promise<World> {
@@ -57,30 +60,25 @@ async function prepare(c: CairnApp): Promise<World> {
     pos[2 * i] = rnd() * WIDTH;
     pos[2 * i + 1] = rnd() * HEIGHT;
   }
-  return { orgId, siteId, sensors: placed, macs, pos };
+  const near = Array.from({ length: DEVICES }, (_, i) =>
+    placed
+      .map((s) => ({ id: s.id, d: Math.hypot(s.x - pos[2 * i]!, s.y - pos[2 * i + 1]!) }))
+      .sort((a, b) => a.d - b.d)
+      .slice(0, 5),
+  );
+  return { orgId, siteId, sensors: placed, macs, pos, near };
 }
 
 /** Batch `k`: devices k·1000 … k·1000+999 (mod 10 000), one second after batch k−1, heard by their 5 nearest sensors. */
 function batch(w: World, k: number, t0: number, normal: () => number): NativeBatch {
   const observations: NativeBatch['observations'] = new Array(BATCH);
-  const near: { id: string; d: number }[] = [];
   for (let i = 0; i < BATCH; i++) {
     const dev = (k * BATCH + i) % DEVICES;
-    const x = w.pos[2 * dev]!, y = w.pos[2 * dev + 1]!;
-    near.length = 0;
-    for (const s of w.sensors) {
-      const d = Math.hypot(s.x - x, s.y - y);
-      if (near.length < 5 || d < near[4]!.d) {
-        near.push({ id: s.id, d });
-        near.sort((a, b) => a.d - b.d);
-        if (near.length > 5) near.pop();
-      }
-    }
     observations[i] = {
       kind: 'ble-badge',
       deviceId: w.macs[dev]!,
       atMs: t0 + k * 1000,
-      readings: near.map((n) => ({ sensorId: n.id, rssiDbm: Math.max(-129, Math.min(-1, Math.round((rssiAtDistance(DEFAULT_BLE_MODEL, n.d) + 4 * normal()) * 10) / 10)) })),
+      readings: w.near[dev]!.map((n) => ({ sensorId: n.id, rssiDbm: Math.max(-129, Math.min(-1, Math.round((rssiAtDistance(DEFAULT_BLE_MODEL, n.d) + 4 * normal()) * 10) / 10)) })),
     };
   }
   return { observations };
@@ -124,6 +122,19 @@ export async function benchIngest(opts: { full: boolean }): Promise<Record<strin
     out.pipelineFixesStored = fixes;
     out.devices = DEVICES;
     out.sensorsPerObservation = 5;
+
+    // The same without location services (R-LOC-4: zone counts only, no fixes, no device rows):
+    // what the pipeline costs before the fixes are written.
+    await ingest.settings.update(ctx, w.orgId, { locationServices: false });
+    ms = 0;
+    for (let n = 0; n < batches; n++, k++) {
+      const b = batch(w, k, t0, normal);
+      const t = performance.now();
+      await ingest.ingest(ctx, w.orgId, { source: 'native', observations: parseNativeBatch(b), siteId: w.siteId });
+      ms += performance.now() - t;
+    }
+    out.pipelineAggregateOnlyObservationsPerSecond = rate(batches * BATCH, ms);
+    await ingest.settings.update(ctx, w.orgId, { locationServices: true });
 
     // HTTP: sensor token, 1 000-observation JSON batches over loopback, 4 requests in flight.
     const token = (await c.services.identity.createToken(ctx, w.orgId, { name: 'bench', role: 'sensor', siteId: w.siteId })).token;

@@ -11,6 +11,7 @@ const only = onlyIdx > 0 ? process.argv[onlyIdx + 1] : undefined;
 const suites: [string, string, string][] = [
   ['foundation', './foundation.ts', 'benchFoundation'],
   ['location', './location.ts', 'benchLocation'],
+  ['simulator', './simulator.ts', 'benchSimulator'],
   ['ingest', './ingest.ts', 'benchIngest'],
   ['tls', './tls.ts', 'benchTls'],
   ['files', './files.ts', 'benchFiles'],

@@ -10,11 +10,12 @@
  * module's `testkit.ts` (test helpers, not public API).
  *
  * Figures (the issue's target is ≥ 200,000 ClientHellos/s):
- * - `clientHellosPerSecond`: the headline. A large pcap file (20,000 connections, ~30 MB; with
- *   --full 200,000, ~300 MB) is written to the temp directory, then streamed from disk through one
- *   `TlsCaptureAnalyzer` in 1 MiB chunks, as an upload would be; every record goes to `onRecord`
- *   and none is retained. Wall time of the read + analysis. `…PerCpuSecond` is the same run
- *   divided by this process's CPU time (fairer on a shared machine).
+ * - `clientHellosPerSecond`: the headline. A large pcap file (50,000 connections, ~72 MB; with
+ *   --full 200,000, ~290 MB) is written to the temp directory, then streamed from disk in 1 MiB
+ *   chunks, as an upload would be, once to warm up and three times timed, each pass through a
+ *   fresh `TlsCaptureAnalyzer`; every record goes to `onRecord` and none is retained. Wall time
+ *   of read + analysis, median pass (`…BestPass`: the fastest). `clientHellosPerCpuSecond`
+ *   divides the median pass by this process's CPU time (fairer on a shared machine).
  * - `inMemoryClientHellos…`: batches written into one reused buffer (≤ 64 MB) and pushed
  *   directly, analyzer time only; `…BestBatch` is the fastest batch (least disturbed by load).
  * - `shuffledClientHellos…`: the same with each hello's extensions shuffled per connection
@@ -35,6 +36,8 @@ const SOURCES = ['tls-handshake.pcapng', 'latest.pcapng', 'tls12.pcap', 'ipv6.pc
 const MSS = 1448;
 /** ClientHellos per second the issue asks for. */
 const TARGET = 200_000;
+/** Passes over the pcap file; the median pass is the headline figure. */
+const PASSES = 3;
 
 interface Template {
   /** The TLS record(s) holding the ClientHello, as the client sent them. */
@@ -269,10 +272,11 @@ function run(templates: Template[], total: number, batchSize: number, opts: { sh
 }
 
 /**
- * Writes `total` synthetic connections as one pcap file, then streams it from disk through one
- * analyzer (records to `onRecord`, none retained). Times the read and the analysis together.
+ * Writes `total` synthetic connections as one pcap file, then streams it from disk `passes` times
+ * after one warm-up pass, each through a fresh analyzer (records to `onRecord`, none retained).
+ * Each pass times the read and the analysis together.
  */
-async function runFile(templates: Template[], total: number, batchSize: number): Promise<RunResult & { fileBytes: number }> {
+async function runFile(templates: Template[], total: number, batchSize: number, passes: number): Promise<{ runs: RunResult[]; fileBytes: number }> {
   const path = join(tmpdir(), `cairn-bench-tls-${process.pid}.pcap`);
   const fd = openSync(path, 'w');
   try {
@@ -282,26 +286,39 @@ async function runFile(templates: Template[], total: number, batchSize: number):
     closeSync(fd);
   }
   try {
-    const fileBytes = statSync(path).size;
-    let records = 0;
-    const analyzer = new TlsCaptureAnalyzer({ retainRecords: false, onRecord: () => void records++ });
-    const c0 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) analyzer.push(chunk as Buffer);
-    const { stats } = analyzer.end();
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const c = process.cpuUsage(c0);
-    if (records !== total) throw new Error(`expected ${total} handshake records, got ${records}`);
-    return { seconds, cpuSeconds: (c.user + c.system) / 1e6, bestBatchRate: 0, bytes: fileBytes, stats, fileBytes };
+    const runs: RunResult[] = [];
+    // Pass 0 is an untimed warm-up (the JIT sees Buffers from fs here for the first time).
+    for (let pass = 0; pass <= passes; pass++) {
+      let records = 0;
+      const analyzer = new TlsCaptureAnalyzer({ retainRecords: false, onRecord: () => void records++ });
+      const c0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      let bytes = 0;
+      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+        bytes += (chunk as Buffer).length;
+        analyzer.push(chunk as Buffer);
+      }
+      const { stats } = analyzer.end();
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const c = process.cpuUsage(c0);
+      if (records !== total) throw new Error(`expected ${total} handshake records, got ${records}`);
+      if (pass > 0) runs.push({ seconds, cpuSeconds: (c.user + c.system) / 1e6, bestBatchRate: 0, bytes, stats });
+    }
+    return { runs, fileBytes: statSync(path).size };
   } finally {
     rmSync(path, { force: true });
   }
 }
 
+/** The middle element by `key` (the lower middle for an even count). */
+function median<T>(xs: T[], key: (x: T) => number): T {
+  return [...xs].sort((a, b) => key(a) - key(b))[Math.floor((xs.length - 1) / 2)]!;
+}
+
 /**
  * Runs the benchmark: `full` uses 200,000 connections (10 batches of 20,000), otherwise 20,000
- * (4 batches of 5,000). First a pcap file of that many connections streamed from disk (the
- * headline `clientHellosPerSecond`), then the in-memory variants: replayed hellos (a fleet of
+ * (4 batches of 5,000) in memory and 50,000 in the file. First the pcap file streamed from disk
+ * (the headline `clientHellosPerSecond`), then the in-memory variants: replayed hellos (a fleet of
  * identical clients: the fingerprint memo hits), hellos whose extensions are shuffled per
  * connection, and the default mode that keeps every record in memory.
  *
@@ -312,26 +329,32 @@ export async function benchTls(opts: { full: boolean }): Promise<Record<string, 
   if (templates.length === 0) throw new Error(`no ClientHello/ServerHello pairs found under ${PCAP_DIR}`);
   const total = opts.full ? 200_000 : 20_000;
   const batchSize = opts.full ? 20_000 : 5_000;
+  const fileHellos = opts.full ? 200_000 : 50_000;
   run(templates, 40_000, 10_000, { shuffle: false, retain: false }); // JIT warm-up
-  const file = await runFile(templates, total, batchSize);
+  const { runs, fileBytes } = await runFile(templates, fileHellos, batchSize, PASSES);
+  const file = median(runs, (r) => r.seconds);
+  const best = runs.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
   const replay = run(templates, total, batchSize, { shuffle: false, retain: false });
   const shuffled = run(templates, total, batchSize, { shuffle: true, retain: false });
   const retainedCount = Math.min(total, 50_000);
   const retained = run(templates, retainedCount, batchSize, { shuffle: false, retain: true });
-  const clientHellosPerSecond = Math.round(total / file.seconds);
+  const clientHellosPerSecond = Math.round(fileHellos / file.seconds);
   return {
     clientHellosPerSecond,
-    clientHellosPerCpuSecond: Math.round(total / file.cpuSeconds),
+    clientHellosPerSecondBestPass: Math.round(fileHellos / best.seconds),
+    clientHellosPerCpuSecond: Math.round(fileHellos / file.cpuSeconds),
     targetClientHellosPerSecond: TARGET,
     meetsTarget: clientHellosPerSecond >= TARGET,
-    hellos: total,
-    templates: templates.length,
-    pcapFileMegabytes: round(file.fileBytes / 1e6),
-    pcapFileMegabytesPerSecond: round(file.fileBytes / 1e6 / file.seconds),
+    pcapFileHellos: fileHellos,
+    pcapFilePasses: PASSES,
+    pcapFileMegabytes: round(fileBytes / 1e6),
+    pcapFileMegabytesPerSecond: round(fileBytes / 1e6 / file.seconds),
     packets: file.stats.packets,
     packetsPerSecond: Math.round(file.stats.packets / file.seconds),
     skippedAfterHandshake: file.stats.skippedAfterHandshake,
     peakBufferedBytes: file.stats.peakBufferedBytes,
+    inMemoryHellos: total,
+    templates: templates.length,
     inMemoryClientHellosPerSecond: Math.round(total / replay.seconds),
     inMemoryClientHellosPerSecondBestBatch: Math.round(replay.bestBatchRate),
     inMemoryClientHellosPerCpuSecond: Math.round(total / replay.cpuSeconds),

@@ -57,6 +57,11 @@ export const CONFIG_SCHEMA = {
   smtpUpstreamTlsVerify: { env: 'CAIRN_SMTP_UPSTREAM_TLS_VERIFY', kind: 'bool', default: true, description: 'Verify the upstream\'s certificate when it offers STARTTLS.' },
   imapPollSeconds: { env: 'CAIRN_IMAP_POLL_SECONDS', kind: 'int', default: 60, min: 1, max: 3600, description: 'How often an IMAP watcher checks its mailbox when the server has no IDLE, and the longest IDLE lasts before it is renewed, in seconds.' },
   ingestBodyLimitBytes: { env: 'CAIRN_INGEST_BODY_LIMIT_BYTES', kind: 'int', default: 4_194_304, min: 65_536, max: 64 * 1_048_576, description: 'Largest body of an ingest request (native batch, Mist or Meraki webhook), in bytes (4 MiB: 1 000 observations with their readings).' },
+  syslogHost: { env: 'CAIRN_SYSLOG_HOST', kind: 'string', default: '127.0.0.1', description: 'Address the syslog listeners bind to.' },
+  syslogUdpPort: { env: 'CAIRN_SYSLOG_UDP_PORT', kind: 'int', default: -1, min: -1, max: 65535, description: 'UDP port receiving controller syslog (Aruba, hostapd association events); -1 (default) off, 0 any free port.' },
+  syslogTcpPort: { env: 'CAIRN_SYSLOG_TCP_PORT', kind: 'int', default: -1, min: -1, max: 65535, description: 'TCP port receiving controller syslog (RFC 6587 framing); -1 (default) off, 0 any free port.' },
+  syslogOrg: { env: 'CAIRN_SYSLOG_ORG', kind: 'string', default: undefined, description: 'Org whose controllers send to the syslog listeners (required when a syslog port is set).' },
+  syslogSite: { env: 'CAIRN_SYSLOG_SITE', kind: 'string', default: undefined, description: 'Site whose APs the syslog lines name (optional: any site of the org).' },
   demo: { env: 'CAIRN_DEMO', kind: 'bool', default: false, description: 'On first start, create a demo org with an admin user and print its credentials once.' },
 } as const satisfies Record<string, KeySpec>;
 

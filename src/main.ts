@@ -13,6 +13,8 @@ import { out, withApp } from './cli-kit.ts';
 import { systemCtx, ROLES, type Role } from './privacy/index.ts';
 import { registerThreatCli } from './threat/cli.ts';
 import { registerIngestCli } from './ingest/cli.ts';
+import { syslogListenerFromConfig } from './ingest/index.ts';
+import { registerSimulateCli } from './simulator/cli.ts';
 import { registerMailCli } from './threat/email/cli.ts';
 
 const started = performance.now();
@@ -39,6 +41,8 @@ program
     const creds = cfg.demo ? await ensureDemo(c) : null;
     c.startSchedulers();
     const mail = await c.services.mail.start();
+    const syslog = syslogListenerFromConfig(cfg, c.services.ingest, c.core.clock, c.core.log);
+    const syslogAt = await syslog?.start();
     const address = await c.app.listen({ port: cfg.port, host: cfg.host });
     const ms = Math.round(performance.now() - started);
     const lines = [
@@ -50,10 +54,12 @@ program
       `  Health               ${address}/healthz  ${address}/readyz  ${address}/metrics`,
     ];
     if (mail.smtp) lines.push(`  SMTP relay           ${mail.smtp.host}:${mail.smtp.port} (${mail.imapWatchers} IMAP watcher(s))`);
+    if (syslogAt) lines.push(`  Syslog               ${[syslogAt.udp && `udp ${syslogAt.udp.address}:${syslogAt.udp.port}`, syslogAt.tcp && `tcp ${syslogAt.tcp.address}:${syslogAt.tcp.port}`].filter(Boolean).join(', ')}`);
     if (creds) lines.push('', '  Demo org created. Admin credentials (shown only this once):', `    e-mail    ${creds.email}`, `    password  ${creds.password}`);
     if (c.masterKeySource.endsWith('master.key')) lines.push('', `  Master key: ${c.masterKeySource} (set CAIRN_MASTER_KEY or a KMS provider in production)`);
     process.stdout.write(lines.join('\n') + '\n\n');
     const stop = async () => {
+      await syslog?.stop();
       await c.close();
       process.exit(0);
     };
@@ -239,6 +245,7 @@ program
 
 registerMailCli(registerThreatCli(program));
 registerIngestCli(program);
+registerSimulateCli(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isCairnError(e)) {

@@ -169,8 +169,10 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       const presence = await new LocationRepo(db).presenceBetween(orgId, 0, Number.MAX_SAFE_INTEGER);
       assert.ok(presence.some((p) => p.zone_id === zone.A && p.devices >= 2), 'both still count in the zone aggregate');
       await c.services.ingest.settings.update(sys, orgId, { sdkOptIn: { add: [SDK_APP] } });
-      const again = await postMist(sample('mist-location_sdk.json'));
-      assert.equal(again.json().fixes, 1, 'after the opt-in the SDK phone is located');
+      const same = await postMist(sample('mist-location_sdk.json'));
+      assert.equal(same.json().duplicates, 1, 'the same delivery again is a re-delivery, whatever changed since');
+      const later = await postMist(sample('mist-location_sdk.json').replace('1461220784', '1461220790'));
+      assert.equal(later.json().fixes, 1, 'after the opt-in the SDK phone is located');
       const f = (await fixes()).find((x) => x.kind === 'sdk');
       assert.equal(f?.zone_id, zone.A);
       assert.equal(f?.accuracy_m, 2);

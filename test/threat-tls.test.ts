@@ -34,17 +34,17 @@ function reference(name: string): TlsHandshakeRecord[] {
 
 /**
  * A pcap of `count` connections, each the ClientHello of tls12.pcap from its own client address
- * and port, closed by the client at once (so each handshake is reported while the capture
- * streams), one every `stepMs` from `startMs`.
+ * and port, closed by the client at once unless `close` is false (closed connections are
+ * reported while the capture streams, open ones when it ends), one every `stepMs` from `startMs`.
  */
-function synthCapture(count: number, startMs: number, stepMs = 1000): Uint8Array {
+function synthCapture(count: number, startMs: number, stepMs = 1000, close = true): Uint8Array {
   const hello = extractTcpSegments(sample('tls12.pcap'))[0]!;
   const packets = [];
   for (let i = 0; i < count; i++) {
     const src = new Uint8Array([10, 99, (i >> 8) & 255, i & 255]);
     const conn = { src, dst: hello.dst, sport: 40_000 + (i % 20_000), dport: 443 };
     packets.push({ data: ethernetFrame(ipTcp({ ...conn, seq: 1000, flags: 0x18, payload: hello.payload })), timestampMs: startMs + i * stepMs });
-    packets.push({ data: ethernetFrame(ipTcp({ ...conn, seq: 1000 + hello.payload.length, flags: 0x04 })), timestampMs: startMs + i * stepMs + 1 });
+    if (close) packets.push({ data: ethernetFrame(ipTcp({ ...conn, seq: 1000 + hello.payload.length, flags: 0x04 })), timestampMs: startMs + i * stepMs + 1 });
   }
   return encodePcap(packets, { linkType: 1 });
 }
@@ -161,6 +161,8 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       const flagged = JSON.parse((await c!.app.inject({ method: 'GET', url: `/api/v1/orgs/${org.id}/threat/tls?minScore=7`, headers: org.admin })).body);
       assert.equal(flagged.length, 1);
       assert.match(flagged[0].reasons[0].detail, new RegExp(TLS12_JA4));
+      const dutch = JSON.parse((await c!.app.inject({ method: 'GET', url: `/api/v1/orgs/${org.id}/threat/tls?minScore=7&lang=nl`, headers: org.admin })).body);
+      assert.equal(dutch[0].reasons[0].detail, `JA4 ${TLS12_JA4} staat op de blokkeerlijst.`);
       const clients = JSON.parse((await c!.app.inject({ method: 'GET', url: `/api/v1/orgs/${org.id}/threat/tls/clients?minScore=7`, headers: org.admin })).body);
       assert.equal(clients.length, 1);
       assert.ok(clients[0].maxScore >= 7);
@@ -197,6 +199,8 @@ describe('TLS capture uploads: refusals', () => {
     const off = await upload(c, org, sample('tls12.pcap'));
     assert.equal(off.statusCode, 409);
     assert.equal(JSON.parse(off.body).error.code, 'CAIRN_ERR_FEATURE_DISABLED');
+    const offNl = await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/threat/pcaps`, headers: { ...org.sensor, 'content-type': 'application/vnd.tcpdump.pcap', 'accept-language': 'nl-NL,nl;q=0.9' }, payload: sample('tls12.pcap') });
+    assert.match(JSON.parse(offNl.body).error.message, /versleuteld verkeer staat uit/);
     await setSwitch(c, org.id, true);
     assert.equal((await upload(c, org, sample('tls12.pcap'))).statusCode, 200);
     await setSwitch(c, org.id, false);
@@ -257,6 +261,16 @@ describe('TLS capture uploads: refusals', () => {
     const discard = events.find((e) => e.action === 'tls.capture.discard');
     assert.ok(discard, 'the take-back is audited');
     assert.ok(Number((discard.details as { removed: number }).removed) >= 500, JSON.stringify(discard.details));
+  });
+
+  test('handshakes reported only when the capture ends are stored in bounded batches too', async () => {
+    const org = await makeOrg(c);
+    await setSwitch(c, org.id, true);
+    const s = await c.services.tls.upload(sys, org.id, chunked(synthCapture(1200, Date.UTC(2026, 0, 1), 1000, false)));
+    assert.deepEqual([s.handshakes, s.stored], [1200, 1200]);
+    assert.equal(await storedCount(c, org.id), 1200);
+    const events = await c.services.auditQueries.list(sys, org.id, { limit: 100 });
+    assert.deepEqual(events.filter((e) => e.action.startsWith('tls.')).map((e) => [e.action, e.details.count ?? e.details.stored]).reverse(), [['tls.handshakes.store', 500], ['tls.handshakes.store', 500], ['tls.capture.upload', 1200]]);
   });
 
   test('only the hellos are analysed: later packets are skipped unread, the capture is never held whole', async () => {

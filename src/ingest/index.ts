@@ -79,3 +79,4 @@ export { IngestService, emptySummary, mergeSummary, webhookCtx, type IngestBatch
 export { DEFAULT_INGEST_SETTINGS, INGEST_SOURCES, IngestSettingsService, PERSONAL_FIELDS, type EffectiveSettings, type IngestSettings, type IngestSettingsPatch, type IngestSettingsView } from './settings.ts';
 export { FILE_FORMATS, ingestFile, merakiValidator, receiveMeraki, receiveMist, receiveNative, type FileFormat, type FileOptions, type FileSummary } from './receivers.ts';
 export { createIngestServices, type IngestServices } from './wiring.ts';
+export { SyslogListener, syslogListenerFromConfig, type SyslogListenerOptions, type SyslogListenerStats } from './syslog/listener.ts';

@@ -30,6 +30,17 @@ function isSep(c: number): boolean {
  * @example parseMac('AABB.CCDD.EEFF') === 'aa:bb:cc:dd:ee:ff'
  * @example parseMac('0:1c:42:0:0:8') === '00:1c:42:00:00:08'
  */
+/** True for the normalised form itself: lower-case hex pairs joined by colons. */
+function isCanonical(s: string): boolean {
+  for (let i = 0; i < 17; i++) {
+    const c = s.charCodeAt(i);
+    if (i % 3 === 2) {
+      if (c !== 58) return false;
+    } else if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
 export function parseMac(input: string): string | undefined {
   if (typeof input !== 'string') return undefined;
   let s = input;
@@ -40,6 +51,7 @@ export function parseMac(input: string): string | undefined {
   if (s.length < 11) {
     return undefined;
   }
+  if (s.length === 17 && isCanonical(s)) return s; // already `aa:bb:cc:dd:ee:ff`: the common case, no allocation
   const digits: number[] = [];
   const groupLens: number[] = [];
   let sep = -1;

@@ -4,6 +4,7 @@
  * tokens), and recorded files for `cairn ingest`. Each uses the org's collection settings when
  * parsing, so a field that is not enabled is never copied out of the payload (R-PRIV-1).
  */
+import { createHash } from 'node:crypto';
 import { CairnError, notFoundOrNoAccess } from '../kernel/errors.ts';
 import type { Ctx } from '../privacy/index.ts';
 import { receiveMistWebhook, parseMistWebhook } from './mist/webhook.ts';
@@ -29,6 +30,11 @@ function skips(): { skipped: Record<string, number>; onSkip: (reason: string) =>
   return { skipped, onSkip: (reason) => void (skipped[reason] = (skipped[reason] ?? 0) + 1) };
 }
 
+/** SHA-256 of a delivery, hex: its identity for re-delivery (the pipeline keys it before storing). */
+function digest(raw: Buffer | string): string {
+  return createHash('sha256').update(raw).digest('hex');
+}
+
 function collectOf(eff: EffectiveSettings, source: IngestSource): PersonalField[] {
   return [...(eff.collect.get(source) ?? [])];
 }
@@ -43,7 +49,7 @@ export async function receiveMist(ingest: IngestService, orgId: string, raw: Buf
   const { skipped, onSkip } = skips();
   const r = receiveMistWebhook(raw, headers, { secret: eff.mistSecret, collect: collectOf(eff, 'mist'), bleKind: eff.settings.bleTags, onSkip, maxBodyBytes });
   if (r.ping) return emptySummary();
-  return ingest.run(db, webhookCtx('mist', requestId), orgId, eff, { source: 'mist', observations: r.observations, skipped, vendorZoneEvents: r.zoneTransitions.length });
+  return ingest.run(db, webhookCtx('mist', requestId), orgId, eff, { source: 'mist', observations: r.observations, skipped, vendorZoneEvents: r.zoneTransitions.length, deliveryId: digest(raw) });
 }
 
 /** The validator string for Meraki's GET; "not found" until the org sets one. */
@@ -59,7 +65,7 @@ export async function receiveMeraki(ingest: IngestService, orgId: string, raw: B
   if (!eff.merakiSecret) throw notFoundOrNoAccess();
   const { skipped, onSkip } = skips();
   const observations = parseMerakiScanning(raw, { secret: eff.merakiSecret, collect: collectOf(eff, 'meraki'), bleKind: eff.settings.bleTags, onSkip, maxBodyBytes });
-  return ingest.run(db, webhookCtx('meraki', requestId), orgId, eff, { source: 'meraki', observations, skipped });
+  return ingest.run(db, webhookCtx('meraki', requestId), orgId, eff, { source: 'meraki', observations, skipped, deliveryId: digest(raw) });
 }
 
 /**
@@ -71,7 +77,7 @@ export async function receiveNative(ingest: IngestService, ctx: Ctx, orgIdQuery:
   const siteId = siteIdQuery ?? ingest.callerSite(ctx, orgId);
   const { db, eff } = await ingest.open(ctx, orgId, siteId);
   const observations = parseNativeBatch(raw, { collect: collectOf(eff, 'native'), maxBodyBytes });
-  return ingest.run(db, ctx, orgId, eff, { source: 'native', observations, siteId });
+  return ingest.run(db, ctx, orgId, eff, { source: 'native', observations, siteId, deliveryId: digest(raw) });
 }
 
 // ---- recorded files (cairn ingest) ------------------------------------------------------
@@ -136,10 +142,13 @@ export async function ingestFile(ingest: IngestService, ctx: Ctx, orgId: string,
   let vendorZoneEvents = 0;
   let done = 0;
   let units = 0;
+  // The same file loads as the same batches: each is a delivery identified by the file and its number.
+  const fileDigest = digest(text);
+  let batchNo = 0;
   const flush = async (force: boolean) => {
     while (pending.length >= NATIVE_MAX_BATCH || (force && (pending.length > 0 || Object.keys(skipped).length > 0 || vendorZoneEvents > 0))) {
       const observations = pending.splice(0, NATIVE_MAX_BATCH);
-      mergeSummary(total, await ingest.run(db, ctx, orgId, eff, { source, observations, siteId: opts.siteId, skipped, vendorZoneEvents }, opts.seen));
+      mergeSummary(total, await ingest.run(db, ctx, orgId, eff, { source, observations, siteId: opts.siteId, skipped, vendorZoneEvents, deliveryId: `${fileDigest}:${batchNo++}` }, opts.seen));
       skipped = {};
       vendorZoneEvents = 0;
     }

@@ -34,6 +34,11 @@ export interface IngestBatch {
   skipped?: Readonly<Record<string, number>>;
   /** Zone transitions the vendor computed on its own zones (not mapped yet; counted). */
   vendorZoneEvents?: number;
+  /**
+   * A digest of the delivery (SHA-256 of a webhook body, of a file and batch number): a delivery
+   * seen before is skipped whole. Stored only as an HMAC under the org's pseudonym key.
+   */
+  deliveryId?: string;
 }
 
 /** What became of a batch. Counts only: no identifiers. */
@@ -83,13 +88,15 @@ export interface IngestDeps {
 const ID_KIND: Readonly<Record<DeviceIdType, IdKind>> = { mac: 'mac', badge: 'badge', app: 'app', asset: 'asset' };
 const DEVICE_KIND: Readonly<Record<ObservationKind, string>> = { 'wifi-connected': 'wifi', 'wifi-unconnected': 'wifi', 'ble-badge': 'ble', 'ble-asset': 'ble', sdk: 'sdk', wired: 'wired' };
 /** A device record is rewritten at most this often when nothing but its last-seen time changed. */
-const DEVICE_REFRESH_MS = MINUTE_MS;
+const DEVICE_REFRESH_MS = 5 * MINUTE_MS;
 const LAST_WRITTEN_MAX = 500_000;
 
 interface Item {
   o: RawObservation;
   device: string;
   tracked: boolean;
+  /** Why only aggregates may be kept for it (R-LOC-3/4), when so. */
+  why: string | undefined;
   /** Readings merged in from other single-sensor reports of the same sighting. */
   readings?: RssiReading[];
 }
@@ -198,6 +205,7 @@ export class IngestService {
       const total = emptySummary();
       for (let i = 0; i < all.length; i += NATIVE_MAX_BATCH) {
         const part: IngestBatch = { ...batch, observations: all.slice(i, i + NATIVE_MAX_BATCH) };
+        if (batch.deliveryId !== undefined) part.deliveryId = `${batch.deliveryId}#${i}`;
         if (i > 0) {
           delete part.skipped;
           delete part.vendorZoneEvents;
@@ -241,8 +249,7 @@ export class IngestService {
       else if (o.kind === 'wifi-unconnected' && !s.trackUnconnected) why = 'unconnected';
       else if (o.kind === 'ble-asset' && !s.trackAssets) why = 'asset';
       else if (o.kind === 'sdk' && !eff.optIns.has(device)) why = 'sdk_without_opt_in';
-      if (why !== undefined) bump(summary.aggregateOnly, why);
-      const item: Item = { o, device, tracked: why === undefined };
+      const item: Item = { o, device, tracked: why === undefined, why };
       // Single-sensor reports of one sighting (Mist raw RSSI: one event per AP) are solved together.
       if (o.vendorX === undefined && o.sourceRecordId === undefined && o.rssiDbm !== undefined && o.sensorId !== undefined && (o.readings === undefined || o.readings.length <= 1)) {
         singles ??= new Map();
@@ -252,6 +259,7 @@ export class IngestService {
           first.readings ??= [...(first.o.readings ?? [{ sensorId: first.o.sensorId!, rssiDbm: first.o.rssiDbm! }])];
           first.readings.push({ sensorId: o.sensorId, rssiDbm: o.rssiDbm });
           summary.accepted++;
+          if (why !== undefined) bump(summary.aggregateOnly, why);
           continue;
         }
         singles.set(key, item);
@@ -268,10 +276,21 @@ export class IngestService {
     let maxAt = -Infinity;
 
     await db.tx(async (x) => {
+      const records = new IngestRepo(x);
+      if (batch.deliveryId !== undefined) {
+        const id = `delivery:${pseudo('asset', `delivery:${batch.deliveryId}`)}`;
+        if ((await records.claimRecords(orgId, source, [{ id, atMs: obs[obs.length - 1]!.atMs }])).size === 0) {
+          summary.duplicates = all.length;
+          summary.accepted = 0;
+          for (const k of Object.keys(summary.aggregateOnly)) delete summary.aggregateOnly[k];
+          await this.core.audit.record(x, ctx, orgId, 'ingest.batch', siteId ? `site:${siteId}` : `org:${orgId}`, { source, accepted: 0, duplicates: summary.duplicates, fixes: 0, devices: 0 });
+          return;
+        }
+      }
       let fresh: Set<string> | undefined;
       const ids: { id: string; atMs: number }[] = [];
       for (const it of items) if (it.o.sourceRecordId !== undefined) ids.push({ id: it.o.sourceRecordId, atMs: it.o.atMs });
-      if (ids.length > 0) fresh = await new IngestRepo(x).claimRecords(orgId, source, ids);
+      if (ids.length > 0) fresh = await records.claimRecords(orgId, source, ids);
 
       for (let i = 0; i < items.length; i++) {
         const it = items[i]!;
@@ -281,6 +300,7 @@ export class IngestService {
           continue;
         }
         summary.accepted++;
+        if (it.why !== undefined) bump(summary.aggregateOnly, it.why);
         if (o.atMs > maxAt) maxAt = o.atMs;
         const sighting = it.readings ? { ...o, readings: it.readings } : o;
         const where = this.locator.locate(plan, sighting, it.device, siteId, vendorFloors, fix);
@@ -289,8 +309,9 @@ export class IngestService {
           bump(summary.unlocated, where);
         } else {
           deviceSite = where.siteId;
-          const zoneId = where.zones.zoneAt(fix.xMeters, fix.yMeters) ?? null;
-          presence.observe(it.device, it.tracked, o.randomized, where.siteId, where.id, zoneId ?? '', o.atMs);
+          const zoneIdx = where.zones.zoneIndexAt(fix.xMeters, fix.yMeters);
+          const zoneId = zoneIdx < 0 ? null : where.zoneIds[zoneIdx]!;
+          presence.observe(it.device, it.tracked, o.randomized, where, zoneIdx, o.atMs);
           if (it.tracked) {
             fixRows.push({
               org_id: orgId,
@@ -298,7 +319,6 @@ export class IngestService {
               device: it.device,
               source,
               kind: o.kind,
-              site_id: where.siteId,
               floor_id: where.id,
               x_m: fix.xMeters,
               y_m: fix.yMeters,
@@ -342,7 +362,7 @@ export class IngestService {
       }
       const loc = new LocationRepo(x);
       summary.fixes = await loc.insertFixes(fixRows);
-      await new IngestRepo(x).upsertDevices(rows);
+      await records.upsertDevices(rows);
       await loc.addPresence(presence.counts.map((c) => ({ org_id: orgId, floor_id: c.floorId, zone_id: c.zoneId, bucket_ms: c.bucketMs, site_id: c.siteId, devices: c.devices, randomized: c.randomized })));
       await this.core.audit.record(x, ctx, orgId, 'ingest.batch', siteId ? `site:${siteId}` : `org:${orgId}`, { source, accepted: summary.accepted, duplicates: summary.duplicates, fixes: summary.fixes, devices: devices.size });
       this.remember(orgId, rows);

@@ -21,3 +21,15 @@ test('log lines never carry personal keys or identifier-shaped strings', () => {
   for (const raw of ['a@b.example', '10.1.2.3', '00:11:22:33:44:55', '10.9.8.7']) assert.ok(!out.includes(raw), `${raw} leaked: ${out}`);
   assert.match(out, /\[redacted\]/);
 });
+
+test('bytes and class instances are summarised, never copied into a log line', () => {
+  const lines: string[] = [];
+  const dest = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
+  const log = createLogger({ destination: dest as never });
+  class Big { payload = 'aa:bb:cc:dd:ee:ff'.repeat(1000); }
+  log.info({ body: Buffer.alloc(5_000_000), thing: new Big(), list: Array.from({ length: 5000 }, () => 'x') }, 'upload');
+  const out = lines.join('');
+  assert.ok(out.length < 1000, `line is small (${out.length} bytes)`);
+  assert.match(out, /\[bytes 5000000\]/);
+  assert.match(out, /\[Big\]/);
+});

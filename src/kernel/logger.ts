@@ -32,15 +32,24 @@ export function scrubString(s: string): string {
     .replace(BARE_MAC_RE, (m) => (/[a-f]/i.test(m) && /\d/.test(m) ? '[mac]' : m));
 }
 
-/** Deep copy of a log object with personal keys redacted and strings scrubbed. */
+/** Keys whose values pino's own serializers (below, each scrubbing) turn into small objects. */
+const SERIALIZED = new Set(['req', 'res', 'err']);
+
+/**
+ * Deep copy of a log object with personal keys redacted and strings scrubbed. Only plain objects
+ * and arrays are walked; bytes and class instances are summarised, never copied.
+ */
 export function scrub(value: unknown, depth = 0): unknown {
   if (depth > 8) return '[deep]';
   if (typeof value === 'string') return scrubString(value);
-  if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
+  if (Array.isArray(value)) return value.length > 100 ? `[array ${value.length}]` : value.map((v) => scrub(v, depth + 1));
   if (value instanceof Error) {
     return { type: value.name, message: scrubString(value.message), stack: value.stack ? scrubString(value.stack) : undefined, code: (value as { code?: unknown }).code };
   }
+  if (ArrayBuffer.isView(value)) return `[bytes ${value.byteLength}]`;
   if (value && typeof value === 'object') {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return `[${(value as object).constructor?.name ?? 'object'}]`;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       out[k] = PERSONAL_KEYS.has(k.toLowerCase()) ? '[redacted]' : scrub(v, depth + 1);
@@ -63,7 +72,13 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       level: opts.level ?? 'info',
       base: { service: 'cairn' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { log: (obj) => scrub(obj) as Record<string, unknown> },
+      formatters: {
+        log: (obj) => {
+          const out: Record<string, unknown> = {};
+          for (const [k, v] of Object.entries(obj)) out[k] = SERIALIZED.has(k) ? v : PERSONAL_KEYS.has(k.toLowerCase()) ? '[redacted]' : scrub(v, 1);
+          return out;
+        },
+      },
       hooks: {
         logMethod(args, method) {
           const scrubbed = args.map((a) => (typeof a === 'string' ? scrubString(a) : a));

@@ -58,7 +58,8 @@ export interface LocatorOptions {
  */
 export class Locator {
   private readonly solvers = new Map<number, RssiPositionSolver>();
-  private readonly smoothers = new Map<string, DeviceSmoother>();
+  /** Per org, per floor: coordinates of two floors are never averaged. */
+  private readonly smoothers = new Map<string, Map<string, DeviceSmoother>>();
   private readonly raw: PositionFix = { xMeters: 0, yMeters: 0, accuracyMeters: 0, method: 'centroid', sensorCount: 0 };
   private readonly resetAfterMs: number;
 
@@ -75,19 +76,26 @@ export class Locator {
     return s;
   }
 
-  /** The org's smoother (device keys are the org's pseudonyms; state is real time only). */
-  smoother(orgId: string): DeviceSmoother {
-    let s = this.smoothers.get(orgId);
+  /** A floor's smoother (device keys are the org's pseudonyms; state is real time only). */
+  smoother(orgId: string, floorId: string): DeviceSmoother {
+    let byFloor = this.smoothers.get(orgId);
+    if (!byFloor) {
+      byFloor = new Map();
+      this.smoothers.set(orgId, byFloor);
+    }
+    let s = byFloor.get(floorId);
     if (!s) {
       s = new DeviceSmoother({ resetAfterMs: this.resetAfterMs });
-      this.smoothers.set(orgId, s);
+      byFloor.set(floorId, s);
     }
     return s;
   }
 
   /** Drop idle devices' smoothing state (call now and then with the data's clock). */
   evictIdle(orgId: string, cutoffMs: number): number {
-    return this.smoothers.get(orgId)?.evictIdle(cutoffMs) ?? 0;
+    let n = 0;
+    for (const s of this.smoothers.get(orgId)?.values() ?? []) n += s.evictIdle(cutoffMs);
+    return n;
   }
 
   /** Drop an org's state (org deleted). */
@@ -169,18 +177,23 @@ export class Locator {
     const solver = this.solver(anchor.shadowingSigmaDb).reset();
     const ble = o.kind === 'ble-badge' || o.kind === 'ble-asset';
     if (rs) {
-      // Only readings from sensors on the anchor's floor; the same sensor twice (two bands) counts once, its stronger reading.
-      for (let i = 0; i < rs.length; i++) {
+      // Only readings from sensors on the anchor's floor; the same sensor twice (two bands)
+      // counts once, with its stronger reading.
+      const n = rs.length;
+      for (let i = 0; i < n; i++) {
         const r = rs[i]!;
         const s = plan.sensor(r.sensorId);
-        if (!s || s.floorId !== anchor.floorId) continue;
+        if (s === undefined || s.floorId !== anchor.floorId) continue;
         let shadowed = false;
-        for (let j = 0; j < rs.length && !shadowed; j++) {
+        for (let j = 0; j < n; j++) {
+          if (j === i) continue;
           const q = rs[j]!;
-          shadowed = j !== i && q.sensorId === r.sensorId && (q.rssiDbm > r.rssiDbm || (q.rssiDbm === r.rssiDbm && j < i));
+          if (q.sensorId === r.sensorId && (q.rssiDbm > r.rssiDbm || (q.rssiDbm === r.rssiDbm && j < i))) {
+            shadowed = true;
+            break;
+          }
         }
-        if (shadowed) continue;
-        solver.add(s.xMeters, s.yMeters, r.rssiDbm, ble ? s.bleModel : s.wifiModel);
+        if (!shadowed) solver.add(s.xMeters, s.yMeters, r.rssiDbm, ble ? s.bleModel : s.wifiModel);
       }
     }
     // One sensor cannot place a device better than "near it": that is an association fix.
@@ -189,8 +202,7 @@ export class Locator {
       return floor;
     }
     solver.solve(floor.bounds, this.raw);
-    // Keyed by floor too: coordinates of two floors must never be averaged.
-    this.smoother(plan.orgId).update(floor.id + deviceKey, o.atMs, this.raw, out);
+    this.smoother(plan.orgId, floor.id).update(deviceKey, o.atMs, this.raw, out);
     return floor;
   }
 }

@@ -17,6 +17,10 @@ export interface FloorPlan {
   heightM: number;
   bounds: Bounds;
   zones: ZoneIndex;
+  /** `zones.zoneIds`, for the index `zones.zoneIndexAt` returns. */
+  zoneIds: readonly string[];
+  /** `floorId|zoneId` per zone index + 1 (0: on the floor, in no zone): presence keys made once. */
+  cellKeys: readonly string[];
 }
 
 /** A sensor or AP where the engine uses it. */
@@ -70,7 +74,9 @@ export async function loadOrgPlan(x: Executor, orgId: string): Promise<OrgPlan> 
   for (const site of await t.listSites(orgId)) {
     for (const f of await t.listFloors(orgId, site.id)) {
       const zones = (await t.listZones(orgId, f.id)).map((z) => ({ id: z.id, polygon: { outer: (JSON.parse(z.polygon) as [number, number][]).flat() } }));
-      floors.set(f.id, { id: f.id, siteId: f.site_id, widthM: f.width_m, heightM: f.height_m, bounds: { minX: 0, minY: 0, maxX: f.width_m, maxY: f.height_m }, zones: new ZoneIndex(zones) });
+      const index = new ZoneIndex(zones);
+      const cellKeys = [`${f.id}|`, ...index.zoneIds.map((z) => `${f.id}|${z}`)];
+      floors.set(f.id, { id: f.id, siteId: f.site_id, widthM: f.width_m, heightM: f.height_m, bounds: { minX: 0, minY: 0, maxX: f.width_m, maxY: f.height_m }, zones: index, zoneIds: index.zoneIds, cellKeys });
     }
   }
   const cals = new Map((await repo.listCalibrations(orgId)).map((c) => [c.site_id, c]));

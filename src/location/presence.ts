@@ -10,6 +10,7 @@
  * phone behind several random MACs counts several times there.
  */
 import type { EventBus, ZoneEvent } from '../kernel/events.ts';
+import type { FloorPlan } from './plan.ts';
 
 /** Length of an aggregate bucket, ms. */
 export const PRESENCE_BUCKET_MS = 60_000;
@@ -19,10 +20,13 @@ interface DeviceState {
   floorId: string;
   /** Zone now, or '' for "on the floor, in no zone". */
   zoneId: string;
+  /** `floorId|zoneId` of where the device is now. */
+  cellKey: string;
   lastMs: number;
   bucketMs: number;
-  /** `floorId|zoneId` already counted in `bucketMs`. */
-  counted: string[];
+  /** Cell keys already counted in `bucketMs`: the first, then any others. */
+  counted: string;
+  countedMore: string[] | null;
   /** Pseudonym in events, or null when only aggregates may be kept for the device. */
   eventDevice: string | null;
   randomized: boolean;
@@ -79,22 +83,27 @@ export class PresenceTracker {
 /** One batch's view of a tracker: reads through to it, writes to an overlay. */
 export class PresenceBatch {
   private readonly touched = new Map<string, DeviceState>();
-  private readonly deltas = new Map<string, PresenceDelta>();
+  /** Deltas by bucket, then by cell key; the last bucket's map is kept at hand. */
+  private readonly deltas = new Map<number, Map<string, PresenceDelta>>();
+  private lastBucket = NaN;
+  private lastDeltas: Map<string, PresenceDelta> | undefined;
   private readonly transitions: Transition[] = [];
 
   constructor(private readonly tracker: PresenceTracker) {}
 
   /**
-   * A device (`key`: its pseudonym) seen at (floor, zone or '') at `atMs`. `tracked` says whether
-   * events may name it (else its events carry `device: null`).
+   * A device (`key`: its pseudonym) seen on `floor` in zone `zoneIdx` (the floor's
+   * `zones.zoneIndexAt`, −1 for none) at `atMs`. `tracked` says whether events may name it.
    */
-  observe(key: string, tracked: boolean, randomized: boolean, siteId: string, floorId: string, zoneId: string, atMs: number): void {
+  observe(key: string, tracked: boolean, randomized: boolean, floor: FloorPlan, zoneIdx: number, atMs: number): void {
+    const cellKey = floor.cellKeys[zoneIdx + 1]!;
     let s = this.touched.get(key);
-    if (!s) {
-      const base = this.tracker.state.get(key);
-      s = base
-        ? { ...base, counted: base.counted.slice() }
-        : { siteId, floorId, zoneId: '', lastMs: -Infinity, bucketMs: -Infinity, counted: [], eventDevice: tracked ? key : null, randomized };
+    if (s === undefined) {
+      const b = this.tracker.state.get(key);
+      s =
+        b === undefined
+          ? { siteId: floor.siteId, floorId: floor.id, zoneId: '', cellKey: '', lastMs: -Infinity, bucketMs: -Infinity, counted: '', countedMore: null, eventDevice: null, randomized }
+          : { siteId: b.siteId, floorId: b.floorId, zoneId: b.zoneId, cellKey: b.cellKey, lastMs: b.lastMs, bucketMs: b.bucketMs, counted: b.counted, countedMore: b.countedMore && b.countedMore.slice(), eventDevice: b.eventDevice, randomized: b.randomized };
       this.touched.set(key, s);
     }
     s.eventDevice = tracked ? key : null;
@@ -102,36 +111,51 @@ export class PresenceBatch {
     const bucket = atMs - (atMs % PRESENCE_BUCKET_MS);
     if (bucket > s.bucketMs) {
       s.bucketMs = bucket;
-      s.counted.length = 0;
+      s.counted = '';
+      s.countedMore = null;
     }
-    if (bucket === s.bucketMs) {
-      const ck = `${floorId}|${zoneId}`;
-      if (!s.counted.includes(ck)) {
-        s.counted.push(ck);
-        const dk = `${ck}|${bucket}`;
-        let d = this.deltas.get(dk);
-        if (!d) {
-          d = { siteId, floorId, zoneId, bucketMs: bucket, devices: 0, randomized: 0 };
-          this.deltas.set(dk, d);
-        }
-        d.devices++;
-        if (randomized) d.randomized++;
-      }
+    if (bucket === s.bucketMs && s.counted !== cellKey && !(s.countedMore !== null && s.countedMore.includes(cellKey))) {
+      if (s.counted === '') s.counted = cellKey;
+      else (s.countedMore ??= []).push(cellKey);
+      this.count(floor, zoneIdx, cellKey, bucket, randomized);
     }
-    if (atMs < s.lastMs) return; // late: counts, but does not move the device
-    if (s.floorId !== floorId || s.zoneId !== zoneId) {
+    if (atMs < s.lastMs) return; // late: counted, but it does not move the device
+    if (s.cellKey !== cellKey) {
       if (s.zoneId !== '') this.transitions.push(['location.zone.exited', this.tracker.event(s, s.zoneId, atMs)]);
-      s.siteId = siteId;
-      s.floorId = floorId;
-      s.zoneId = zoneId;
-      if (zoneId !== '') this.transitions.push(['location.zone.entered', this.tracker.event(s, zoneId, atMs)]);
+      s.siteId = floor.siteId;
+      s.floorId = floor.id;
+      s.zoneId = zoneIdx < 0 ? '' : floor.zoneIds[zoneIdx]!;
+      s.cellKey = cellKey;
+      if (s.zoneId !== '') this.transitions.push(['location.zone.entered', this.tracker.event(s, s.zoneId, atMs)]);
     }
     s.lastMs = atMs;
   }
 
+  private count(floor: FloorPlan, zoneIdx: number, cellKey: string, bucket: number, randomized: boolean): void {
+    let m = this.lastDeltas;
+    if (bucket !== this.lastBucket || m === undefined) {
+      m = this.deltas.get(bucket);
+      if (m === undefined) {
+        m = new Map();
+        this.deltas.set(bucket, m);
+      }
+      this.lastBucket = bucket;
+      this.lastDeltas = m;
+    }
+    let d = m.get(cellKey);
+    if (d === undefined) {
+      d = { siteId: floor.siteId, floorId: floor.id, zoneId: zoneIdx < 0 ? '' : floor.zoneIds[zoneIdx]!, bucketMs: bucket, devices: 0, randomized: 0 };
+      m.set(cellKey, d);
+    }
+    d.devices++;
+    if (randomized) d.randomized++;
+  }
+
   /** The zone-minute counts to add in the batch's transaction. */
   get counts(): PresenceDelta[] {
-    return [...this.deltas.values()];
+    const out: PresenceDelta[] = [];
+    for (const m of this.deltas.values()) for (const d of m.values()) out.push(d);
+    return out;
   }
 
   /** After the commit: apply the overlay and emit the zone transitions in order. */

@@ -58,7 +58,6 @@ export class Radio {
   private readonly maxReadings: number;
   private readonly bufSensor: Int32Array;
   private readonly bufRssi: Float64Array;
-  private readonly order: number[] = [];
   /** The sensor with the strongest mean (noise-free) signal in the last `hear`, or -1. */
   bestSensor = -1;
   bestMeanDbm = -Infinity;
@@ -134,14 +133,22 @@ export class Radio {
 
   /** The last `hear`'s readings, strongest first (ties: lower sensor index), at most `maxReadings`. */
   readings(n: number): SimReading[] {
-    const o = this.order;
-    o.length = 0;
-    for (let i = 0; i < n; i++) o.push(i);
+    // Insertion sort of the (few) heard readings, in place in the buffers.
     const rs = this.bufRssi, ss = this.bufSensor;
-    o.sort((a, b) => rs[b]! - rs[a]! || ss[a]! - ss[b]!);
+    for (let i = 1; i < n; i++) {
+      const r = rs[i]!, si = ss[i]!;
+      let j = i - 1;
+      while (j >= 0 && (rs[j]! < r || (rs[j] === r && ss[j]! > si))) {
+        rs[j + 1] = rs[j]!;
+        ss[j + 1] = ss[j]!;
+        j--;
+      }
+      rs[j + 1] = r;
+      ss[j + 1] = si;
+    }
     const k = Math.min(n, this.maxReadings);
     const out: SimReading[] = new Array(k);
-    for (let i = 0; i < k; i++) out[i] = { sensor: ss[o[i]!]!, rssiDbm: rs[o[i]!]! };
+    for (let i = 0; i < k; i++) out[i] = { sensor: ss[i]!, rssiDbm: rs[i]! };
     return out;
   }
 

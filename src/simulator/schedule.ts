@@ -9,14 +9,13 @@
  * the entrance in the morning back to the entrance in the evening. Ground truth (positions and
  * contacts) is read straight off these legs.
  */
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../kernel/clock.ts';
 import { seededRandom, seededNormal } from '../kernel/prng.ts';
 import type { Campus, SimFloor } from './campus.ts';
 import { mixSeed } from './ids.ts';
 import type { SimPerson } from './population.ts';
 
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
-const MIN = 60_000;
+const MIN = MINUTE_MS;
 /** Seconds on the stairs per level climbed or descended. */
 const STAIRS_MS_PER_LEVEL = 15_000;
 
@@ -122,7 +121,7 @@ function walkMs(campus: Campus, from: Place, to: Place, lane: number, speedMps: 
   for (let i = 1; i < pts.length; i++) {
     const a = pts[i - 1]!, b = pts[i]!;
     if (a.floor !== b.floor) ms += STAIRS_MS_PER_LEVEL * Math.abs(campus.floors[a.floor]!.level - campus.floors[b.floor]!.level);
-    else ms += Math.round((dist(a, b) / speedMps) * 1000);
+    else ms += Math.ceil((dist(a, b) / speedMps) * 1000);
   }
   return ms;
 }
@@ -140,7 +139,7 @@ function walk(legs: Leg[], campus: Campus, from: Place, to: Place, t0: number, l
       t += 2 * half;
       continue;
     }
-    const ms = Math.round((dist(a, b) / speedMps) * 1000);
+    const ms = Math.ceil((dist(a, b) / speedMps) * 1000); // never faster than walking
     if (ms <= 0) continue;
     legs.push({ t0: t, t1: t + ms, floor: a.floor, x0: a.x, y0: a.y, x1: b.x, y1: b.y, activity: 'walk', carry });
     t += ms;

@@ -8,9 +8,10 @@
  * day, vendor estimates per day, encounters per day) has its own seed derived from the run's
  * seed: the same options give the same ticks, byte for byte.
  *
- * Connected Wi-Fi devices associate with the AP of strongest mean signal and roam only when
- * another is stronger by `roamHysteresisDb` (or theirs fades below `dropBelowDbm`), which
- * gives the association/disassociation events controllers log. Badges near each other can
+ * Connected Wi-Fi devices associate with the AP of strongest mean signal (clients average many
+ * beacons, so the decision uses the noise-free signal) and roam only when another is stronger
+ * by `roamHysteresisDb` (or theirs fades below `dropBelowDbm`), which gives the association and
+ * disassociation events controllers log. Badges near each other can
  * hear each other: with `encounters` on, each `encounterSlotMs` slot yields badge-to-badge
  * encounters like the SocioPatterns badges record.
  */
@@ -21,7 +22,8 @@ import { buildCampus, SIM_WIFI_MODEL, type Campus } from './campus.ts';
 import { mixSeed } from './ids.ts';
 import { buildPopulation, rotatingMac, type SimDevice, type SimPerson } from './population.ts';
 import { Radio, type SimReading } from './radio.ts';
-import { DAY_MS, legAt, planDay, positionOnLeg, type DayPlan, type FloorPosition } from './schedule.ts';
+import { DAY_MS, HOUR_MS } from '../kernel/clock.ts';
+import { legAt, planDay, positionOnLeg, type DayPlan, type FloorPosition } from './schedule.ts';
 
 export interface SimulationOptions {
   seed: number;
@@ -108,6 +110,10 @@ export interface SimAssociation {
   ap: number;
   band: Band;
   reason: 'join' | 'roam' | 'signal' | 'left';
+  /** Truth: where the device was (global floor index, metres); floor -1 once its owner has left. */
+  floor: number;
+  x: number;
+  y: number;
 }
 
 /** What happened at one tick (ticks with nothing are not yielded). */
@@ -124,6 +130,11 @@ export type ResolvedSimulationOptions = Required<Omit<SimulationOptions, 'buildi
   buildings?: number;
   vendorSigmaM: Record<'ble-badge' | 'wifi-connected' | 'wifi-unconnected' | 'sdk', number>;
 };
+
+/** `v` within [0, max], to the centimetre. */
+function clampCm(v: number, max: number): number {
+  return Math.round((v < 0 ? 0 : v > max ? max : v) * 100) / 100;
+}
 
 /** 2024-03-04T00:00:00Z, a Monday. */
 export const DEFAULT_START_MS = Date.UTC(2024, 2, 4);
@@ -176,7 +187,7 @@ function resolve(o: SimulationOptions): ResolvedSimulationOptions {
   if (!Number.isInteger(r.tickMs) || r.tickMs < 100 || r.tickMs > 600_000) bad('tickMs must be 100 to 600 000.');
   for (const k of ['badgePeriodMs', 'wifiPeriodMs', 'probePeriodMs', 'sdkPeriodMs', 'encounterSlotMs'] as const) {
     const v = r[k];
-    if (!Number.isInteger(v) || v < r.tickMs || v % r.tickMs !== 0 || v > 3_600_000) bad(`${k} must be a multiple of tickMs (${r.tickMs} ms), at most an hour.`);
+    if (!Number.isInteger(v) || v < r.tickMs || v % r.tickMs !== 0 || v > HOUR_MS) bad(`${k} must be a multiple of tickMs (${r.tickMs} ms), at most an hour.`);
   }
   if (!(r.macRotationMs >= 60_000)) bad('macRotationMs must be at least a minute.');
   for (const k of ['phoneShare', 'connectedPhoneShare', 'laptopShare', 'badgeShare', 'sdkShare'] as const) if (!(r[k] >= 0 && r[k] <= 1)) bad(`${k} must be between 0 and 1.`);
@@ -306,7 +317,7 @@ export class Simulation {
     const pd = plan.days[dev.person];
     const li = pd ? legAt(pd, t, cursor[dev.person]!) : -1;
     if (li < 0) {
-      if (assoc[dev.index]! >= 0) this.associate(dev, t, assoc, -1, 'left', tick);
+      if (assoc[dev.index]! >= 0) this.associate(dev, t, assoc, -1, 'left', tick, undefined);
       return;
     }
     cursor[dev.person] = li;
@@ -339,18 +350,17 @@ export class Simulation {
         const best = radio.bestSensor;
         const bestMean = radio.bestMeanDbm;
         if (cur < 0) {
-          if (best >= 0 && bestMean >= o.associateMinDbm) this.associate(dev, t, assoc, best, 'join', tick);
+          if (best >= 0 && bestMean >= o.associateMinDbm) this.associate(dev, t, assoc, best, 'join', tick, pos);
         } else {
           const curMean = radio.meanAt(cur, floor.level, pos.x, pos.y);
-          if (curMean < o.dropBelowDbm) this.associate(dev, t, assoc, best >= 0 && bestMean >= o.associateMinDbm ? best : -1, 'signal', tick);
-          else if (best >= 0 && best !== cur && bestMean - curMean >= o.roamHysteresisDb) this.associate(dev, t, assoc, best, 'roam', tick);
+          if (curMean < o.dropBelowDbm) this.associate(dev, t, assoc, best >= 0 && bestMean >= o.associateMinDbm ? best : -1, 'signal', tick, pos);
+          else if (best >= 0 && best !== cur && bestMean - curMean >= o.roamHysteresisDb) this.associate(dev, t, assoc, best, 'roam', tick, pos);
         }
       }
       if (n === 0) return;
       readings = radio.readings(n);
     }
     const sigma = o.vendorSigmaM[dev.kind as keyof ResolvedSimulationOptions['vendorSigmaM']] ?? 5;
-    const clamp = (v: number, max: number) => Math.round((v < 0 ? 0 : v > max ? max : v) * 100) / 100;
     const s: SimSighting = {
       atMs: t,
       device: dev.index,
@@ -364,8 +374,8 @@ export class Simulation {
       y: pos.y,
       readings,
       ap: assoc[dev.index]!,
-      estX: clamp(pos.x + sigma * vgauss(), floor.widthM),
-      estY: clamp(pos.y + sigma * vgauss(), floor.heightM),
+      estX: clampCm(pos.x + sigma * vgauss(), floor.widthM),
+      estY: clampCm(pos.y + sigma * vgauss(), floor.heightM),
       estAccuracyM: Math.round(sigma * Math.SQRT2 * 10) / 10,
     };
     if (band) s.band = band;
@@ -373,12 +383,13 @@ export class Simulation {
   }
 
   /** Moves a connected device to AP `to` (-1: off the network), logging the events. */
-  private associate(dev: SimDevice, t: number, assoc: Int32Array, to: number, reason: SimAssociation['reason'], tick: SimTick): void {
+  private associate(dev: SimDevice, t: number, assoc: Int32Array, to: number, reason: SimAssociation['reason'], tick: SimTick, pos: FloorPosition | undefined): void {
     const cur = assoc[dev.index]!;
     if (cur === to) return;
+    const where = pos ? { floor: pos.floor, x: pos.x, y: pos.y } : { floor: -1, x: NaN, y: NaN };
     const mac = dev.stableId!;
-    if (cur >= 0) tick.associations.push({ atMs: t, device: dev.index, deviceId: mac, type: 'disassociate', ap: cur, band: '5', reason });
-    if (to >= 0) tick.associations.push({ atMs: t, device: dev.index, deviceId: mac, type: 'associate', ap: to, band: '5', reason: cur >= 0 ? reason : 'join' });
+    if (cur >= 0) tick.associations.push({ atMs: t, device: dev.index, deviceId: mac, type: 'disassociate', ap: cur, band: '5', reason, ...where });
+    if (to >= 0) tick.associations.push({ atMs: t, device: dev.index, deviceId: mac, type: 'associate', ap: to, band: '5', reason: cur >= 0 ? reason : 'join', ...where });
     assoc[dev.index] = to;
   }
 

@@ -22,9 +22,8 @@ export interface MerakiEmitOptions {
 }
 
 interface Client {
-  head: Record<string, unknown>;
-  locations: Record<string, unknown>[];
-  latest: Record<string, unknown>;
+  /** The observation as sent (a plain literal: JSON.stringify's fast path). */
+  obs: { locations: Record<string, unknown>[]; latestRecord: Record<string, unknown> | null };
   firstMs: number;
   lastMs: number;
 }
@@ -71,7 +70,7 @@ export function* emitMeraki(sim: Simulation, ticks: Iterable<SimTick>, opts: Mer
         const prefix = `{"version":"3.0","secret":${JSON.stringify(secret)},"type":"${type}","data":{"networkId":${JSON.stringify(b.merakiNetworkId)},"observations":[`;
         const batch = new JsonBatcher(maxObs, 950_000 - prefix.length);
         for (const c of clients.values()) {
-          const json = JSON.stringify({ ...c.head, locations: c.locations, latestRecord: c.latest });
+          const json = JSON.stringify(c.obs);
           if (batch.full(json)) yield { format: 'meraki', topic: type, headers: { ...JSON_HEADERS }, ...batch.take(prefix, ']}}') };
           batch.add(json, c.firstMs);
           if (c.lastMs > batch.lastMs) batch.lastMs = c.lastMs;
@@ -96,17 +95,17 @@ export function* emitMeraki(sim: Simulation, ticks: Iterable<SimTick>, opts: Mer
       const map = ble ? w.BLE : w.WiFi;
       let c = map.get(key);
       if (!c) {
-        const head: Record<string, unknown> = ble
-          ? { clientMac: dev.bleMac!, name: null, bleBeacons: [{ bleType: 'iBeacon', uuid: dev.ibeacon!.uuid, major: dev.ibeacon!.major, minor: dev.ibeacon!.minor }] }
+        const obs = ble
+          ? { clientMac: dev.bleMac!, name: null, bleBeacons: [{ bleType: 'iBeacon', uuid: dev.ibeacon!.uuid, major: dev.ibeacon!.major, minor: dev.ibeacon!.minor }], locations: [], latestRecord: null }
           : s.kind === 'wifi-connected'
-            ? { clientMac: s.deviceId, ipv4: dev.ipv4 ?? null, ipv6: null, ssid, os: dev.os ?? null, manufacturer: dev.manufacturer ?? null, userId: null }
-            : { clientMac: s.deviceId, ipv4: null, ipv6: null, ssid: null, os: null, manufacturer: null, userId: null };
-        c = { head, locations: [], latest: {}, firstMs: s.atMs, lastMs: s.atMs };
+            ? { clientMac: s.deviceId, ipv4: dev.ipv4 ?? null, ipv6: null, ssid, os: dev.os ?? null, manufacturer: dev.manufacturer ?? null, userId: null, locations: [], latestRecord: null }
+            : { clientMac: s.deviceId, ipv4: null, ipv6: null, ssid: null, os: null, manufacturer: null, userId: null, locations: [], latestRecord: null };
+        c = { obs, firstMs: s.atMs, lastMs: s.atMs };
         map.set(key, c);
       }
-      c.locations.push(location(sim, s, floor, b));
+      c.obs.locations.push(location(sim, s, floor, b));
       const best = s.readings[0]!;
-      c.latest = { time: iso(s.atMs), nearestApMac: campus.sensors[best.sensor]!.mac, nearestApRssi: best.rssiDbm };
+      c.obs.latestRecord = { time: iso(s.atMs), nearestApMac: campus.sensors[best.sensor]!.mac, nearestApRssi: best.rssiDbm };
       c.lastMs = s.atMs;
     }
   }

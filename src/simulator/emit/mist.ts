@@ -59,34 +59,42 @@ export function* emitMist(sim: Simulation, ticks: Iterable<SimTick>, opts: MistE
     if (opts.secret) headers[MIST_SIGNATURE_HEADER] = mistSignature(b.body, opts.secret);
     return { format: 'mist', topic, headers, ...b };
   };
-  function* add(topic: MistSimTopic, event: Record<string, unknown>, atMs: number): Generator<SimPayload> {
-    if (!topics.has(topic)) return;
+  /** Adds an event; returns the delivery it closed, if it had to. */
+  const add = (topic: MistSimTopic, event: Record<string, unknown>, atMs: number): SimPayload | undefined => {
+    if (!topics.has(topic)) return undefined;
     const b = batches.get(topic)!;
     const json = JSON.stringify(event);
-    if (b.full(json)) yield flush(topic);
+    const closed = b.full(json) ? flush(topic) : undefined;
     if (b.size === 0) starts.set(topic, atMs);
     b.add(json, atMs);
-  }
+    return closed;
+  };
+  let p: SimPayload | undefined;
   for (const tick of ticks) {
     for (const t of MIST_SIM_TOPICS) if (batches.get(t)!.size > 0 && windowClosed(starts.get(t)!, tick.atMs, windowMs)) yield flush(t);
+    // Object literals, not spreads: JSON.stringify takes its fast path only on plain shapes.
     for (const s of tick.sightings) {
       const floor = campus.floors[s.floor]!;
-      const building = campus.buildings[floor.building]!;
-      const dev = sim.devices[s.device]!;
-      const place = { site_id: building.vendorSiteId, map_id: floor.vendorFloorId, x: s.estX, y: s.estY, timestamp: s.atMs / 1000 };
+      const site = campus.buildings[floor.building]!.vendorSiteId;
+      const map = floor.vendorFloorId;
+      const ts = s.atMs / 1000;
       const topic = topicOf(s);
       if (topic === 'location_sdk') {
-        yield* add(topic, { id: s.deviceId, ...place, type: 'sdk' }, s.atMs);
+        if ((p = add(topic, { id: s.deviceId, site_id: site, map_id: map, x: s.estX, y: s.estY, timestamp: ts, type: 'sdk' }, s.atMs))) yield p;
       } else if (topic === 'location_asset') {
-        const beacon = { mac: bareMac(dev.bleMac!), ibeacon_uuid: dev.ibeacon!.uuid, ibeacon_major: dev.ibeacon!.major, ibeacon_minor: dev.ibeacon!.minor };
-        yield* add(topic, { ...beacon, ...place, type: 'asset' }, s.atMs);
+        const dev = sim.devices[s.device]!;
+        const mac = bareMac(dev.bleMac!);
+        const b = dev.ibeacon!;
+        const asset = { mac, ibeacon_uuid: b.uuid, ibeacon_major: b.major, ibeacon_minor: b.minor, site_id: site, map_id: map, x: s.estX, y: s.estY, timestamp: ts, type: 'asset' };
+        if ((p = add(topic, asset, s.atMs))) yield p;
+        if (!topics.has('discovered-raw-rssi')) continue;
         for (const r of s.readings) {
           const sensor = campus.sensors[r.sensor]!;
-          const raw = { ...beacon, device_id: sensor.vendorId, rssi: r.rssiDbm, timestamp: s.atMs / 1000, site_id: building.vendorSiteId, map_id: campus.floors[sensor.floor]!.vendorFloorId, org_id: orgId, is_asset: true };
-          yield* add('discovered-raw-rssi', raw, s.atMs);
+          const raw = { mac, ibeacon_uuid: b.uuid, ibeacon_major: b.major, ibeacon_minor: b.minor, device_id: sensor.vendorId, rssi: r.rssiDbm, timestamp: ts, site_id: site, map_id: campus.floors[sensor.floor]!.vendorFloorId, org_id: orgId, is_asset: true };
+          if ((p = add('discovered-raw-rssi', raw, s.atMs))) yield p;
         }
       } else {
-        yield* add(topic, { mac: bareMac(s.deviceId), ...place, type: 'wifi' }, s.atMs);
+        if ((p = add(topic, { mac: bareMac(s.deviceId), site_id: site, map_id: map, x: s.estX, y: s.estY, timestamp: ts, type: 'wifi' }, s.atMs))) yield p;
       }
     }
   }

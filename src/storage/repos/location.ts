@@ -48,7 +48,7 @@ export interface FixRow {
   device: string;
   source: string;
   kind: string;
-  site_id: string;
+  /** The floor (its site is the floor's). */
   floor_id: string;
   x_m: number;
   y_m: number;
@@ -69,8 +69,14 @@ export interface ZonePresenceRow {
 }
 
 const SENSOR_COLS = 'id, org_id, site_id, floor_id, kind, name, mac, vendor_id, x_m, y_m, coverage_radius_m, tx_power_dbm, created_at, updated_at';
-const FIX_COLS = ['org_id', 'at_ms', 'device', 'source', 'kind', 'site_id', 'floor_id', 'x_m', 'y_m', 'accuracy_m', 'method', 'zone_id'] as const;
+const FIX_COLS = ['org_id', 'at_ms', 'device', 'source', 'kind', 'floor_id', 'x_m', 'y_m', 'accuracy_m', 'method', 'zone_id'] as const;
 const PRESENCE_COLS = ['org_id', 'floor_id', 'zone_id', 'bucket_ms', 'site_id', 'devices', 'randomized'] as const;
+
+const fixSqlCache: string[] = [];
+/** The fixes INSERT for `rows` rows, one string object per size (the driver's caches then hash it once). */
+function fixInsertSql(rows: number): string {
+  return (fixSqlCache[rows] ??= `INSERT INTO fixes (${FIX_COLS.join(', ')}) VALUES ${placeholders(rows, FIX_COLS.length)}`);
+}
 
 const placeholderCache = new Map<string, string>();
 /** `($1,$2),($3,$4)` for `rows` rows of `width` columns (cached: the hot path reuses a few shapes). */
@@ -178,31 +184,53 @@ export class LocationRepo {
 
   // ---- fixes (R-DATA-3) -----------------------------------------------------------------
 
-  /** Insert fixes; a fix already stored (same org, time, device, source) is skipped. Returns rows written. */
+  /** Append fixes (re-delivery is filtered before: see `IngestRepo.claimRecords`). Returns rows written. */
   async insertFixes(rows: readonly FixRow[]): Promise<number> {
     if (rows.length === 0) return 0;
-    const values = rows.map((f) => [f.org_id, f.at_ms, f.device, f.source, f.kind, f.site_id, f.floor_id, f.x_m, f.y_m, f.accuracy_m, f.method, f.zone_id]);
-    return (await bulkInsert(this.x, `fixes (${FIX_COLS.join(', ')})`, FIX_COLS.length, values, 'ON CONFLICT DO NOTHING')).changes;
+    const width = FIX_COLS.length;
+    const chunk = this.x.engine === 'postgres' ? Math.floor(30_000 / width) : 64;
+    let n = 0;
+    for (let i = 0; i < rows.length; i += chunk) {
+      const m = Math.min(chunk, rows.length - i);
+      // Flat parameters built directly: one array per statement, none per row.
+      const p: unknown[] = new Array(m * width);
+      for (let r = 0, o = 0; r < m; r++, o += width) {
+        const f = rows[i + r]!;
+        p[o] = f.org_id;
+        p[o + 1] = f.at_ms;
+        p[o + 2] = f.device;
+        p[o + 3] = f.source;
+        p[o + 4] = f.kind;
+        p[o + 5] = f.floor_id;
+        p[o + 6] = f.x_m;
+        p[o + 7] = f.y_m;
+        p[o + 8] = f.accuracy_m;
+        p[o + 9] = f.method;
+        p[o + 10] = f.zone_id;
+      }
+      n += (await this.x.run(fixInsertSql(m), p)).changes;
+    }
+    return n;
   }
-  /** A device's fixes in a time window, oldest first (personal read: the service audits it). */
+  /** A device's fixes in a time window, oldest first (reads the window; personal: the caller audits it). */
   fixesOfDevice(orgId: string, device: string, fromMs: number, toMs: number, limit: number): Promise<FixRow[]> {
-    return this.x.all<FixRow>('SELECT * FROM fixes WHERE org_id = $1 AND device = $2 AND at_ms >= $3 AND at_ms < $4 ORDER BY at_ms LIMIT $5', [orgId, device, fromMs, toMs, limit]);
+    return this.x.all<FixRow>(`SELECT ${FIX_COLS.join(', ')} FROM fixes WHERE org_id = $1 AND at_ms >= $3 AND at_ms < $4 AND device = $2 ORDER BY at_ms LIMIT $5`, [orgId, device, fromMs, toMs, limit]);
   }
   /** Fixes of an org in a time window, oldest first. */
   fixesBetween(orgId: string, fromMs: number, toMs: number, limit: number): Promise<FixRow[]> {
-    return this.x.all<FixRow>('SELECT * FROM fixes WHERE org_id = $1 AND at_ms >= $2 AND at_ms < $3 ORDER BY at_ms, device LIMIT $4', [orgId, fromMs, toMs, limit]);
+    return this.x.all<FixRow>(`SELECT ${FIX_COLS.join(', ')} FROM fixes WHERE org_id = $1 AND at_ms >= $2 AND at_ms < $3 ORDER BY at_ms, device LIMIT $4`, [orgId, fromMs, toMs, limit]);
   }
   async countFixes(orgId: string): Promise<number> {
     return Number((await this.x.get<{ n: number }>('SELECT COUNT(*) AS n FROM fixes WHERE org_id = $1', [orgId]))?.n ?? 0);
   }
   /** Delete at most `limit` fixes older than `beforeMs`, oldest first; returns rows deleted. */
   async purgeFixes(orgId: string, beforeMs: number, limit: number): Promise<number> {
-    return (
-      await this.x.run(
-        'DELETE FROM fixes WHERE org_id = $1 AND (at_ms, device, source) IN (SELECT at_ms, device, source FROM fixes WHERE org_id = $1 AND at_ms < $2 ORDER BY at_ms LIMIT $3)',
-        [orgId, beforeMs, limit],
-      )
-    ).changes;
+    // Rows have no key of their own: the engine's row address picks the batch.
+    const sql =
+      this.x.engine === 'postgres'
+        ? 'DELETE FROM fixes WHERE ctid = ANY(ARRAY(SELECT ctid FROM fixes WHERE org_id = $1 AND at_ms < $2 ORDER BY at_ms LIMIT $3))'
+        : 'DELETE FROM fixes WHERE rowid IN (SELECT rowid FROM fixes WHERE org_id = $1 AND at_ms < $2 ORDER BY at_ms LIMIT $3)';
+    return (await this.x.run(sql, [orgId, beforeMs, limit])).changes;
   }
 
   // ---- zone presence (aggregates) -------------------------------------------------------

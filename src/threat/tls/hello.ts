@@ -176,13 +176,17 @@ function readSni(b: Uint8Array, p: number, end: number, s: HelloScratch): void {
   }
 }
 
+/**
+ * Node's native Latin-1 decoder (what `buf.toString('latin1')` calls); it accepts any Uint8Array
+ * and is several times faster than building a short string in JavaScript.
+ */
+const nativeLatin1 = (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
+
 /** Decodes bytes as Latin-1 (SNI and ALPN are ASCII on the wire; this never throws). */
 export function latin1(b: Uint8Array, off: number, len: number): string {
   const n = Math.min(len, MAX_NAME_CHARS);
-  if (n > 32) return String.fromCharCode.apply(null, b.subarray(off, off + n) as unknown as number[]);
-  let out = '';
-  for (let i = 0; i < n; i++) out += String.fromCharCode(b[off + i]!);
-  return out;
+  if (nativeLatin1) return nativeLatin1.call(b, off, off + n);
+  return String.fromCharCode.apply(null, b.subarray(off, off + n) as unknown as number[]);
 }
 
 /** ALPN identifiers seen in almost every hello, returned without decoding. */

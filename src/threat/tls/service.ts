@@ -206,7 +206,7 @@ export class TlsTrafficService {
     const uploadId = newId(now);
     const intel = buildIntel(await this.intel.intelFor(orgId));
     const pseudo = await keys.pseudonymiser(db, orgId);
-    let pending: { id: string; h: ScoredHandshake }[] = [];
+    const pending: { id: string; h: ScoredHandshake }[] = [];
     let stored = 0;
     let top: TlsTopHandshake[] = [];
 
@@ -249,19 +249,21 @@ export class TlsTrafficService {
         server: r.server ? JSON.stringify(r.server) : null,
       };
     };
-    /** Stores what is pending in one transaction with its audit event (the last one summarises the upload). */
-    const flush = async (final?: Record<string, unknown>): Promise<void> => {
-      if (pending.length === 0 && !final) return;
-      const batch = pending;
-      pending = [];
+    /** Stores one batch in one transaction with its audit event; the last one summarises the upload. */
+    const store = async (batch: { id: string; h: ScoredHandshake }[], final?: Record<string, unknown>): Promise<void> => {
       const rows: TlsHandshakeRow[] = [];
       for (const p of batch) rows.push(await toRow(p));
       await db.tx(async (x) => {
         await tlsRepo(x).insertMany(rows);
-        if (final) await audit.record(x, ctx, orgId, 'tls.capture.upload', `tls-upload:${uploadId}`, { ...final, stored: stored + rows.length });
+        if (final) await audit.record(x, ctx, orgId, 'tls.capture.upload', `tls-upload:${uploadId}`, { ...final, stored: stored + rows.length, maxScore: top[0]?.score ?? 0 });
         else await audit.record(x, ctx, orgId, 'tls.handshakes.store', `tls-upload:${uploadId}`, { count: rows.length });
       });
       stored += rows.length;
+    };
+    /** Stores full batches; the final call stores the rest with the upload's summary event. */
+    const flush = async (final?: Record<string, unknown>): Promise<void> => {
+      while (pending.length >= BATCH + (final ? 1 : 0)) await store(pending.splice(0, BATCH));
+      if (final) await store(pending.splice(0), final);
     };
 
     try {
@@ -277,8 +279,7 @@ export class TlsTrafficService {
         },
         afterChunk: () => (pending.length >= BATCH ? flush() : undefined),
       });
-      const maxScore = top[0]?.score ?? 0;
-      await flush({ bytes: r.bytes, packets: r.stats.packets, handshakes: r.handshakes, skippedAfterHandshake: r.stats.skippedAfterHandshake, warnings: r.warnings.length, maxScore });
+      await flush({ bytes: r.bytes, packets: r.stats.packets, handshakes: r.handshakes, skippedAfterHandshake: r.stats.skippedAfterHandshake, warnings: r.warnings.length });
       return {
         uploadId,
         bytes: r.bytes,

@@ -99,4 +99,37 @@ CREATE TABLE zone_presence (
 CREATE INDEX zone_presence_at ON zone_presence(org_id, bucket_ms);
 `,
   },
+  {
+    version: 101,
+    name: 'fixes: appended in arrival order, found by time',
+    sql: `
+-- R-DATA-3 precise location history: one fix per device sighting, in arrival order, found by
+-- time. No unique key and no device-first index (version 100 had both): at ingest rates each
+-- rewrote a random page per fix and halved the insert rate. Re-delivery is caught before storing
+-- (vendor record ids and keyed delivery digests in ingest_records); per-device questions read a
+-- time window. device is the org's keyed pseudonym (R-LOC-5), never a MAC; the site is the
+-- floor's.
+CREATE TABLE fixes_v2 (
+  org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+  at_ms BIGINT NOT NULL,
+  device TEXT NOT NULL,
+  source TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  floor_id TEXT NOT NULL,
+  x_m DOUBLE PRECISION NOT NULL,
+  y_m DOUBLE PRECISION NOT NULL,
+  accuracy_m DOUBLE PRECISION NOT NULL,
+  method TEXT NOT NULL,
+  zone_id TEXT
+);
+INSERT INTO fixes_v2 (org_id, at_ms, device, source, kind, floor_id, x_m, y_m, accuracy_m, method, zone_id)
+  SELECT org_id, at_ms, device, source, kind, floor_id, x_m, y_m, accuracy_m, method, zone_id FROM fixes ORDER BY org_id, at_ms;
+DROP TABLE fixes;
+ALTER TABLE fixes_v2 RENAME TO fixes;
+CREATE INDEX fixes_at ON fixes(org_id, at_ms);
+
+-- Re-delivery bookkeeping now also holds keyed digests (HMAC under the org pseudonym key) of
+-- whole deliveries, next to vendor record ids. Neither can be turned back into a device id.
+`,
+  },
 ];
