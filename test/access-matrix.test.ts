@@ -71,6 +71,9 @@ const EXPECT: Record<string, R[]> = {
   'GET /api/v1/orgs/:orgId/threat/lists': ['org_admin', 'privacy_officer'],
   'POST /api/v1/orgs/:orgId/threat/lists': ['org_admin'],
   'DELETE /api/v1/orgs/:orgId/threat/lists/:entryId': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/threat/yara-rules': ['org_admin', 'privacy_officer'],
+  'POST /api/v1/orgs/:orgId/threat/yara-rules': ['org_admin'],
+  'DELETE /api/v1/orgs/:orgId/threat/yara-rules/:ruleId': ['org_admin'],
   'GET /api/v1/orgs/:orgId/threat/settings': ['org_admin', 'privacy_officer'],
   'PUT /api/v1/orgs/:orgId/threat/settings': ['org_admin'],
   'GET /api/v1/orgs/:orgId/sites/:siteId/sensors': READERS,
@@ -180,6 +183,7 @@ async function paramsFor(method: string, url: string, t: Tenant): Promise<Record
   if (url.endsWith('/threat/pcaps')) await c.services.threat.settings.update(sys, t.orgId, { fileRetentionDays: {}, encryptedTrafficAnalysis: true });
   if (url.includes(':messageId')) p.messageId = await quarantined(t);
   if (url.endsWith(':sensorId')) p.sensorId = (await c.services.sensors.create(sys, t.orgId, t.siteId, { floorId: t.floorId, kind: 'ap', name: `tmp${seq++}`, xM: 1, yM: 1 })).id;
+  if (url.endsWith(':ruleId')) p.ruleId = (await c.services.threat.yara.add(sys, t.orgId, { name: 'tmp', source: `rule tmp_${seq++} { strings: $a = "cairn-matrix" condition: $a }` })).id;
   if (url.endsWith(':entryId')) p.entryId = (await c.services.threat.lists.add(sys, t.orgId, { list: 'block', kind: 'domain', value: `tmp${seq++}.example` })).id;
   return p;
 }
@@ -202,6 +206,7 @@ function bodyFor(method: string, url: string, t: Tenant): { payload?: unknown; h
     'POST /api/v1/orgs/:orgId/devices': { devices: [{ mac: '02:00:00:00:00:01', kind: 'wifi', siteId: t.siteId, seenAt: new Date().toISOString() }] },
     'POST /api/v1/orgs/:orgId/threat/lists': { list: 'block', kind: 'domain', value: `bad${seq++}.example` },
     'PUT /api/v1/orgs/:orgId/threat/settings': { fileRetentionDays: {}, encryptedTrafficAnalysis: false },
+    'POST /api/v1/orgs/:orgId/threat/yara-rules': { name: 'matrix', source: `rule matrix_${seq++} { strings: $a = "cairn-matrix-rule" condition: $a }` },
     'POST /api/v1/orgs/:orgId/sites/:siteId/sensors': { floorId: t.floorId, kind: 'ble-sensor', name: `S${seq++}`, xM: 2, yM: 3 },
     'PATCH /api/v1/orgs/:orgId/sensors/:sensorId': { name: 'moved', xM: 4 },
     'PUT /api/v1/orgs/:orgId/sites/:siteId/calibration': { txPowerDbm: -45, exponent: 2.8 },

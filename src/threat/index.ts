@@ -9,12 +9,14 @@ import type { Core, RetentionService } from '../privacy/index.ts';
 import { ThreatListService } from './lists.ts';
 import { ThreatFileService } from './service.ts';
 import { ThreatSettingsService } from './settings.ts';
+import { ThreatYaraRuleService } from './yara-rules.ts';
 
 export * from './lists.ts';
 export * from './messages.ts';
 export * from './notice.ts';
 export * from './service.ts';
 export * from './settings.ts';
+export { ThreatYaraRuleService, type YaraRule } from './yara-rules.ts';
 export type { FileCategory, FileType, FileVerdict, Reason, VerdictState } from './files/index.ts';
 
 /** The threat services of one app. */
@@ -22,11 +24,13 @@ export interface ThreatServices {
   files: ThreatFileService;
   lists: ThreatListService;
   settings: ThreatSettingsService;
+  yara: ThreatYaraRuleService;
 }
 
 /** Wire the threat services and register their retention purgers (threat_metadata, threat_files). */
 export function createThreatServices(core: Core, retention: RetentionService): ThreatServices {
   const lists = new ThreatListService(core);
   const settings = new ThreatSettingsService(core);
-  return { lists, settings, files: new ThreatFileService(core, lists, settings, retention) };
+  const yara = new ThreatYaraRuleService(core);
+  return { lists, settings, yara, files: new ThreatFileService(core, lists, settings, retention, yara) };
 }

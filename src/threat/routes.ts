@@ -201,6 +201,18 @@ export async function threatRoutes(app: FastifyInstance, t: ThreatServices): Pro
       },
     );
 
+    const YaraRule = Strict({ id: Id, name: Type.String(), source: Type.String(), createdAt: Type.String() });
+    scope.get<{ Params: { orgId: string } }>('/api/v1/orgs/:orgId/threat/yara-rules', { schema: { tags, summary: "The org's own YARA rules, used with the bundled set", params: OrgParams, response: withErrors({ 200: Type.Array(YaraRule) }) } }, (req) => t.yara.list(ctxOf(req), req.params.orgId));
+    scope.post<{ Params: { orgId: string }; Body: { name: string; source: string } }>(
+      '/api/v1/orgs/:orgId/threat/yara-rules',
+      { schema: { tags, summary: 'Add a YARA rule source (must compile with the others, without slow patterns or loops); meta.score weighs a match (default 5)', params: OrgParams, body: Strict({ name: Type.String({ minLength: 1, maxLength: 100 }), source: Type.String({ minLength: 1, maxLength: 65536 }) }), response: withErrors({ 201: YaraRule }) } },
+      async (req, reply) => reply.status(201).send(await t.yara.add(ctxOf(req), req.params.orgId, req.body)),
+    );
+    scope.delete<{ Params: { orgId: string; ruleId: string } }>('/api/v1/orgs/:orgId/threat/yara-rules/:ruleId', { schema: { tags, summary: 'Remove a YARA rule source', params: Strict({ orgId: Id, ruleId: Id }), response: withErrors({ 204: Type.Null() }) } }, async (req, reply) => {
+      await t.yara.remove(ctxOf(req), req.params.orgId, req.params.ruleId);
+      return reply.status(204).send();
+    });
+
     scope.get<{ Params: { orgId: string }; Querystring: { lang?: Lang } }>('/api/v1/orgs/:orgId/threat/settings', { schema: { tags, summary: 'File retention per category and encrypted-traffic analysis', params: OrgParams, querystring: Strict({ lang: LangQ }), response: withErrors({ 200: Settings }) } }, (req) => t.settings.read(ctxOf(req), req.params.orgId));
     scope.put<{ Params: { orgId: string }; Querystring: { lang?: Lang }; Body: { fileRetentionDays: Record<string, number | null>; encryptedTrafficAnalysis: boolean } }>(
       '/api/v1/orgs/:orgId/threat/settings',

@@ -24,6 +24,7 @@ import { threatRepo, type Executor, type ThreatSubmissionRow, type ThreatVerdict
 import { analyzeFile, BLOCK_AT, bundledRulesDir, classifyFile, decide, type ClamdTarget, type FileType, type FileVerdict, type Reason, type StageReport, type VerdictState } from './files/index.ts';
 import { canonicalIp, type ListHit, type ListMatcher, type ThreatListService } from './lists.ts';
 import { threatError } from './messages.ts';
+import type { ThreatYaraRuleService } from './yara-rules.ts';
 import type { ThreatSettingsService } from './settings.ts';
 
 /** Uploads held in memory at the same time (each at most the upload limit); more wait. */
@@ -220,6 +221,7 @@ export class ThreatFileService {
     private readonly lists: ThreatListService,
     private readonly settings: ThreatSettingsService,
     retention: RetentionService,
+    private readonly yara: ThreatYaraRuleService,
   ) {
     this.clamd = clamdTargetOf(core.cfg);
     // R-DATA-8: submissions older than the threat_metadata period go first, then verdicts of
@@ -379,13 +381,14 @@ export class ThreatFileService {
     const matcher: ListMatcher = await this.lists.matcher(orgId, db);
     const hit = matcher.decide(sha, hostOf(meta.url));
     const existing = await threatRepo(db).getVerdict(orgId, sha);
+    const rules = await this.yara.forOrg(orgId, db);
     let verdict: FileVerdict;
     let basis: 'analysis' | 'lists' = 'analysis';
     let cached = false;
     if (hit) {
       verdict = listVerdict(sha, bytes.length, existing ? typeOf(existing) : classifyFile(bytes, meta.fileName), hit);
       basis = 'lists';
-    } else if (existing && this.reusable(existing)) {
+    } else if (existing && this.reusable(existing, rules.version)) {
       verdict = await this.fromRow(db, existing);
       cached = true;
     } else {
@@ -395,6 +398,7 @@ export class ThreatFileService {
           ...(meta.fileName ? { name: meta.fileName } : {}),
           limits: { maxFileBytes: this.uploadLimitBytes },
           lists: { allowSha256: matcher.sha256.allow, blockSha256: matcher.sha256.block },
+          ...(rules.sources.length ? { orgRules: rules.sources } : {}),
           ...(this.clamd ? { clamd: this.clamd } : {}),
         });
       } finally {
@@ -407,7 +411,7 @@ export class ThreatFileService {
       // A list verdict never replaces a content verdict; it only counts the submission.
       const keepContent = cached || (basis === 'lists' && existing?.basis === 'analysis');
       if (keepContent) await repo.touchVerdict(orgId, sha, now);
-      else await repo.upsertVerdict(await this.toRow(x, orgId, verdict, basis, now));
+      else await repo.upsertVerdict(await this.toRow(x, orgId, verdict, basis, now, rules.version));
       const enc = (field: string, v: string | undefined) => keys.encryptOptional(x, orgId, `threat_submissions.${field}`, v);
       const sub: ThreatSubmissionRow = {
         id: newId(now),
@@ -442,8 +446,8 @@ export class ThreatFileService {
   }
 
   /** A cached verdict is reused when the same rules and scanners made it and no stage failed. */
-  private reusable(r: ThreatVerdictRow): boolean {
-    return r.basis === 'analysis' && r.analysis_version === this.analysisVersion() && !(JSON.parse(r.stages) as StageReport[]).some((s) => s.status === 'failed');
+  private reusable(r: ThreatVerdictRow, orgRulesVersion: string): boolean {
+    return r.basis === 'analysis' && r.analysis_version === this.analysisVersion() + orgRulesVersion && !(JSON.parse(r.stages) as StageReport[]).some((s) => s.status === 'failed');
   }
 
   /** Fingerprint of what produced a verdict: package version, bundled rules, clamd on/off, limit. */
@@ -461,7 +465,7 @@ export class ThreatFileService {
     return (this.version = h.digest('hex').slice(0, 16));
   }
 
-  private async toRow(x: Executor, orgId: string, v: FileVerdict, basis: 'analysis' | 'lists', now: number): Promise<ThreatVerdictRow> {
+  private async toRow(x: Executor, orgId: string, v: FileVerdict, basis: 'analysis' | 'lists', now: number, orgRulesVersion: string): Promise<ThreatVerdictRow> {
     return {
       org_id: orgId,
       sha256: v.sha256,
@@ -478,7 +482,7 @@ export class ThreatFileService {
       basis,
       reasons_enc: await this.core.keys.encrypt(x, orgId, 'threat_verdicts.reasons', JSON.stringify(v.reasons)),
       stages: JSON.stringify(v.stages),
-      analysis_version: basis === 'analysis' ? this.analysisVersion() : '',
+      analysis_version: basis === 'analysis' ? this.analysisVersion() + orgRulesVersion : '',
       analyzed_at: now,
       first_seen: now,
       last_seen: now,

@@ -42,3 +42,4 @@ export function reposFor(x: Executor): Repos {
 export function controlRepo(x: Executor): ControlRepo {
   return new ControlRepo(x);
 }
+export * from './threat-yara.ts';

@@ -8,10 +8,11 @@ import type { Migration } from '../../db.ts';
 import { CONTROL_MIGRATIONS_PG, REGION_MIGRATIONS_PG } from './001-foundation.ts';
 import { INGEST_LOCATION_MIGRATIONS_PG } from './100-ingest-location.ts';
 import { THREAT_MIGRATIONS_PG } from './400-threat.ts';
+import { THREAT_YARA_MIGRATIONS_PG } from './410-threat-yara.ts';
 import { TLS_MIGRATIONS_PG } from './420-tls.ts';
 import { EMAIL_MIGRATIONS_PG } from './450-email.ts';
 
 const byVersion = (a: Migration, b: Migration) => a.version - b.version;
 
-export const REGION_MIGRATIONS: Migration[] = [...REGION_MIGRATIONS_PG, ...INGEST_LOCATION_MIGRATIONS_PG, ...THREAT_MIGRATIONS_PG, ...TLS_MIGRATIONS_PG, ...EMAIL_MIGRATIONS_PG].sort(byVersion);
+export const REGION_MIGRATIONS: Migration[] = [...REGION_MIGRATIONS_PG, ...INGEST_LOCATION_MIGRATIONS_PG, ...THREAT_MIGRATIONS_PG, ...THREAT_YARA_MIGRATIONS_PG, ...TLS_MIGRATIONS_PG, ...EMAIL_MIGRATIONS_PG].sort(byVersion);
 export const CONTROL_MIGRATIONS: Migration[] = [...CONTROL_MIGRATIONS_PG].sort(byVersion);

@@ -8,10 +8,11 @@ import type { Migration } from '../../db.ts';
 import { CONTROL_MIGRATIONS_SQLITE, REGION_MIGRATIONS_SQLITE } from './001-foundation.ts';
 import { INGEST_LOCATION_MIGRATIONS_SQLITE } from './100-ingest-location.ts';
 import { THREAT_MIGRATIONS_SQLITE } from './400-threat.ts';
+import { THREAT_YARA_MIGRATIONS_SQLITE } from './410-threat-yara.ts';
 import { TLS_MIGRATIONS_SQLITE } from './420-tls.ts';
 import { EMAIL_MIGRATIONS_SQLITE } from './450-email.ts';
 
 const byVersion = (a: Migration, b: Migration) => a.version - b.version;
 
-export const REGION_MIGRATIONS: Migration[] = [...REGION_MIGRATIONS_SQLITE, ...INGEST_LOCATION_MIGRATIONS_SQLITE, ...THREAT_MIGRATIONS_SQLITE, ...TLS_MIGRATIONS_SQLITE, ...EMAIL_MIGRATIONS_SQLITE].sort(byVersion);
+export const REGION_MIGRATIONS: Migration[] = [...REGION_MIGRATIONS_SQLITE, ...INGEST_LOCATION_MIGRATIONS_SQLITE, ...THREAT_MIGRATIONS_SQLITE, ...THREAT_YARA_MIGRATIONS_SQLITE, ...TLS_MIGRATIONS_SQLITE, ...EMAIL_MIGRATIONS_SQLITE].sort(byVersion);
 export const CONTROL_MIGRATIONS: Migration[] = [...CONTROL_MIGRATIONS_SQLITE].sort(byVersion);
