@@ -117,7 +117,7 @@ export interface FileOptions {
   referenceMs: number;
   /** Device pseudonyms seen, for a distinct count across files. */
   seen?: Set<string>;
-  /** Called after each committed batch with the records done so far and the total. */
+  /** Told now and then (every 100 documents or lines, and at the end) how many of how many are done. */
   onProgress?: (done: number, total: number) => void;
 }
 
