@@ -295,6 +295,8 @@ export async function runSimulate(o: SimulateRunOptions): Promise<SimulateSummar
   const payloads = emit(sim, o.format, counted(sim.ticks(), s), {
     mist: { ...(o.secret ? { secret: o.secret } : {}), ...(o.mistTopics ? { topics: o.mistTopics } : {}) },
     meraki: o.secret ? { secret: o.secret } : {},
+    // Fuller batches (up to 1 000 observations a minute): fewer requests for the same data.
+    native: { windowMs: 60_000 },
     mqtt: { org: o.org ?? 'demo' },
     syslog: { flavor: o.syslogFlavor ?? 'aruba' },
   });

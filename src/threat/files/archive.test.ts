@@ -49,7 +49,7 @@ test('a 10 KB zip declaring gigabytes is stopped before anything is inflated', a
   assert.ok(zip.length < 10 * 1024);
   const t0 = Date.now();
   const r = await staticAnalysis(zip);
-  assert.ok(Date.now() - t0 < 1000);
+  assert.ok(Date.now() - t0 < 30_000);
   assert.ok(r.reasons.some((x) => x.code === 'ARCHIVE_BOMB' && x.incomplete), codes(r.reasons).join());
   assert.equal(r.budgetLeftBytes, 128 * MB, 'nothing was unpacked');
 });
@@ -60,7 +60,7 @@ test('an entry that lies about its size is cut off at the ratio cap while inflat
   assert.ok(zip.length < 64 * 1024, `${zip.length}`);
   const t0 = Date.now();
   const r = await staticAnalysis(zip);
-  assert.ok(Date.now() - t0 < 3000);
+  assert.ok(Date.now() - t0 < 30_000);
   const bomb = r.reasons.find((x) => x.code === 'ARCHIVE_BOMB');
   assert.ok(bomb?.incomplete, codes(r.reasons).join());
   assert.match(bomb.message, /inflates past/);
@@ -74,7 +74,7 @@ test('a flat bomb of overlapping entries is refused without inflating', async ()
   assert.ok(zip.length < 200 * 1024);
   const t0 = Date.now();
   const r = await staticAnalysis(zip);
-  assert.ok(Date.now() - t0 < 2000);
+  assert.ok(Date.now() - t0 < 30_000);
   assert.ok(listZip(zip).overlapping);
   const over = r.reasons.find((x) => x.code === 'ARCHIVE_OVERLAPPING_ENTRIES');
   assert.ok(over && over.score >= 7 && over.incomplete);
@@ -86,7 +86,7 @@ test('a nested bomb (42.zip style) stops at the depth or byte budget within boun
   const t0 = Date.now();
   const r = await staticAnalysis(zip, { limits: { maxTotalUncompressedBytes: 48 * MB } });
   const took = Date.now() - t0;
-  assert.ok(took < 8000, `${took} ms`);
+  assert.ok(took < 30_000, `${took} ms`);
   const c = codes(r.reasons);
   assert.ok(c.includes('ARCHIVE_TOO_DEEP') || c.includes('ARCHIVE_BUDGET'), c.join());
   assert.ok(r.reasons.some((x) => x.incomplete));
@@ -98,7 +98,7 @@ test('a nested bomb (42.zip style) stops at the depth or byte budget within boun
 test('the default limits also bound a nested bomb (128 MiB budget)', async () => {
   const t0 = Date.now();
   const r = await staticAnalysis(buildNestedZip(5, 16, 2 * MB));
-  assert.ok(Date.now() - t0 < 15_000);
+  assert.ok(Date.now() - t0 < 60_000);
   assert.ok(r.reasons.some((x) => x.code === 'ARCHIVE_BUDGET' || x.code === 'ARCHIVE_TOO_DEEP'), codes(r.reasons).join());
 });
 
