@@ -44,9 +44,9 @@ export function eventHash(prevHash: string, orgId: string, canon: string): strin
   return sha256hex(prevHash + SEP + orgId + SEP + canon);
 }
 
-/** Digest of a range body as built by the repository (`rangeBody`). */
+/** Digest of a range body as built by the repository (`rangeBody`); hashed in place, never copied. */
 export function rangeDigest(orgId: string, body: string): string {
-  return sha256hex(orgId + RANGE_SEP + body);
+  return createHash('sha256').update(orgId + RANGE_SEP).update(body).digest('hex');
 }
 
 // eslint-disable-next-line no-control-regex
