@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig, redactedConfig, describeConfig } from './config.ts';
 import { CairnError, isCairnError } from './kernel/errors.ts';
 import { buildApp } from './app.ts';
-import { ensureDemo } from './demo.ts';
+import { ensureDemo, startDemoFeed } from './demo.ts';
 import { out, withApp } from './cli-kit.ts';
 import { systemCtx, ROLES, type Role } from './privacy/index.ts';
 import { registerThreatCli } from './threat/cli.ts';
@@ -39,6 +39,7 @@ program
     if (o.demo) cfg.demo = true;
     const c = await buildApp(cfg);
     const creds = cfg.demo ? await ensureDemo(c) : null;
+    const stopFeed = cfg.demo ? await startDemoFeed(c) : () => undefined;
     c.startSchedulers();
     const mail = await c.services.mail.start();
     const syslog = syslogListenerFromConfig(cfg, c.services.ingest, c.core.clock, c.core.log);
@@ -59,6 +60,7 @@ program
     if (c.masterKeySource.endsWith('master.key')) lines.push('', `  Master key: ${c.masterKeySource} (set CAIRN_MASTER_KEY or a KMS provider in production)`);
     process.stdout.write(lines.join('\n') + '\n\n');
     const stop = async () => {
+      stopFeed();
       await syslog?.stop();
       await c.close();
       process.exit(0);

@@ -1,7 +1,7 @@
 /**
  * The dashboard in real Chromium (Debian's package, driven by playwright-core): a newcomer signs
  * in with the demo credentials `serve --demo` printed, sees the demo org in the EU region with an
- * intact audit chain, and signs out. A wrong password shows the error and no session is set.
+ * intact audit chain and its simulated campus, and signs out. A wrong password shows the error and no session is set.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -58,7 +58,7 @@ test('sign in with the printed demo credentials, see the org, sign out', { skip,
       const text = await page.textContent('main');
       assert.match(text ?? '', /Cairn Demo Campus/);
       assert.match(text ?? '', /region eu/);
-      assert.match(text ?? '', /Main campus/);
+      assert.match(text ?? '', /Building 1/, 'the simulated campus is laid out as sites');
       assert.match(await page.textContent('.audit') ?? '', /intact/);
       const cookies = await page.context().cookies();
       const session = cookies.find((c) => c.name === 'cairn_session')!;
