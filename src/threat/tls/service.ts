@@ -18,7 +18,7 @@ import type { Core, Ctx, RetentionService } from '../../privacy/index.ts';
 import { tlsRepo, type Database, type Executor, type TlsHandshakeRow } from '../../storage/index.ts';
 import { canonicalIp, type ThreatListService } from '../lists.ts';
 import type { ThreatSettingsService } from '../settings.ts';
-import type { CaptureStats } from './analyze.ts';
+import type { CaptureStats, TlsHandshakeRecord } from './analyze.ts';
 import type { ServerHello } from './hello.ts';
 import { buildIntel, type OrgIntelLists } from './intel.ts';
 import { analyzeScoredStream, type ScoredHandshake } from './pipeline.ts';
@@ -81,8 +81,16 @@ export interface TlsUploadSummary {
   durationMs: number;
 }
 
-/** A stored handshake with its personal fields decrypted (an audited read). */
-export interface TlsHandshakeView {
+/** The fields of an analysed handshake that a stored one keeps as they were. */
+type KeptFields =
+  | 'srcAddress' | 'srcPort' | 'dstAddress' | 'dstPort' | 'sni' | 'alpn' | 'legacyVersion' | 'supportedVersions' | 'ciphers' | 'extensions'
+  | 'signatureAlgorithms' | 'supportedGroups' | 'ecPointFormats' | 'ja3' | 'ja3_hash' | 'ja4' | 'ja4_r' | 'ja4_o' | 'ja4_ro' | 'server';
+
+/**
+ * A stored handshake with its personal fields decrypted (an audited read). `srcAddress`,
+ * `dstAddress` and `sni` are R-DATA-9 personal data, stored encrypted under the org key.
+ */
+export interface TlsHandshakeView extends Pick<TlsHandshakeRecord, KeptFields> {
   id: string;
   uploadId: string;
   receivedAt: string;
@@ -90,31 +98,8 @@ export interface TlsHandshakeView {
   transport: string;
   /** Keyed pseudonym of the client address: the same client in every record. */
   client: string;
-  /** R-DATA-9 personal. */
-  srcAddress: string;
-  srcPort: number;
-  /** R-DATA-9 personal. */
-  dstAddress: string;
-  dstPort: number;
-  /** R-DATA-9 personal: requested host name, or null. */
-  sni: string | null;
-  alpn: string[];
-  legacyVersion: number;
-  supportedVersions: number[];
-  ciphers: number[];
-  extensions: number[];
-  signatureAlgorithms: number[];
-  supportedGroups: number[];
-  ecPointFormats: number[];
-  ja3: string;
-  ja3_hash: string;
-  ja4: string;
-  ja4_r: string;
-  ja4_o: string;
-  ja4_ro: string;
   score: number;
   reasons: ThreatReason[];
-  server: ServerHello | null;
 }
 
 export interface TlsClientView {
