@@ -12,6 +12,11 @@ test('scrubString removes MAC, e-mail and IP shapes', () => {
   assert.ok(!s.includes('0011.2233'), s);
 });
 
+test('loopback bind addresses stay readable; other addresses do not', () => {
+  assert.equal(scrubString('Server listening at http://127.0.0.1:8080'), 'Server listening at http://127.0.0.1:8080');
+  assert.equal(scrubString('client 127.0.0.2 and 10.0.0.1'), 'client [ip] and [ip]');
+});
+
 test('log lines never carry personal keys or identifier-shaped strings', () => {
   const lines: string[] = [];
   const dest = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });

@@ -21,6 +21,8 @@ const EMAIL_RE = /[A-Z0-9._%+-]+@[A-Z0-9.-]+\.[A-Z]{2,}/gi;
 const IPV4_RE = /\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\b/g;
 const IPV6_RE = /\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{1,4}\b|(?:[0-9a-f]{1,4}:){1,7}:|::(?:[0-9a-f]{1,4}:?){1,7}/gi;
 const BARE_MAC_RE = /\b[0-9a-f]{12}\b/gi;
+/** The server's own bind addresses are nobody's personal data (they show where Cairn listens). */
+const LOOPBACK = new Set(['127.0.0.1', '0.0.0.0']);
 
 /** Replace MAC-, e-mail- and IP-shaped substrings. @example scrubString('from 10.0.0.1') === 'from [ip]' */
 export function scrubString(s: string): string {
@@ -28,7 +30,7 @@ export function scrubString(s: string): string {
     .replace(EMAIL_RE, '[email]')
     .replace(MAC_RE, '[mac]')
     .replace(IPV6_RE, (m) => (m.length >= 3 && m.includes(':') ? '[ip]' : m))
-    .replace(IPV4_RE, '[ip]')
+    .replace(IPV4_RE, (m) => (LOOPBACK.has(m) ? m : '[ip]'))
     .replace(BARE_MAC_RE, (m) => (/[a-f]/i.test(m) && /\d/.test(m) ? '[mac]' : m));
 }
 
