@@ -51,10 +51,14 @@ export class DeviceService {
       const r = reposFor(x);
       const pseudo = await keys.pseudonymiser(x, orgId);
       const out: string[] = [];
+      const knownSites = new Set<string>();
       for (const [i, d] of reports.entries()) {
         const mac = normaliseMac(d.mac);
         if (!mac) throw new CairnError('CAIRN_ERR_VALIDATION', `devices[${i}].mac is not a MAC address.`, { field: `devices[${i}].mac` });
-        if (d.siteId && !(await r.tenancy.getSite(orgId, d.siteId))) throw new CairnError('CAIRN_ERR_VALIDATION', `devices[${i}].siteId is not a site of this org.`, { field: `devices[${i}].siteId` });
+        if (d.siteId && !knownSites.has(d.siteId)) {
+          if (!(await r.tenancy.getSite(orgId, d.siteId))) throw new CairnError('CAIRN_ERR_VALIDATION', `devices[${i}].siteId is not a site of this org.`, { field: `devices[${i}].siteId` });
+          knownSites.add(d.siteId);
+        }
         const row: DeviceRow = {
           org_id: orgId,
           pseudonym: pseudo('mac', mac),

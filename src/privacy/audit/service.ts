@@ -113,7 +113,7 @@ export class AuditService {
       const repo = reposFor(x).audit;
       const head = await repo.lockHead(orgId, GENESIS_HASH);
       if (head.seq === 0 || head.checkpoint_seq >= head.seq) return undefined;
-      const last = (await repo.checkpoints(orgId)).at(-1);
+      const last = await repo.lastCheckpoint(orgId);
       const anchor = await repo.anchor(orgId);
       const from = Math.max(last?.seq ?? 0, anchor?.seq ?? 0, head.checkpoint_seq);
       const startHash = last && last.seq === from ? last.hash : anchor && anchor.seq === from ? anchor.hash : from === 0 ? GENESIS_HASH : null;

@@ -108,6 +108,10 @@ export class AuditRepo {
   checkpoints(orgId: string): Promise<CheckpointRow[]> {
     return this.x.all<CheckpointRow>('SELECT org_id, seq, from_seq, hash, range_digest, at_ms, key_id, signature FROM audit_checkpoints WHERE org_id = $1 ORDER BY seq', [orgId]);
   }
+  /** The newest checkpoint of an org (one row, not the whole list). */
+  lastCheckpoint(orgId: string): Promise<CheckpointRow | undefined> {
+    return this.x.get<CheckpointRow>('SELECT org_id, seq, from_seq, hash, range_digest, at_ms, key_id, signature FROM audit_checkpoints WHERE org_id = $1 ORDER BY seq DESC LIMIT 1', [orgId]);
+  }
   anchor(orgId: string): Promise<AnchorRow | undefined> {
     return this.x.get<AnchorRow>('SELECT org_id, seq, hash, at_ms, key_id, signature FROM audit_anchors WHERE org_id = $1', [orgId]);
   }
