@@ -52,15 +52,22 @@ export class AccessService {
   }
 
   /**
+   * Whether the caller may do `action` on `resource`, without auditing a refusal (listings that
+   * skip what the caller cannot see). Returns the org's store, the caller's view and the answer.
+   */
+  async check<R extends Resource>(ctx: Ctx, resource: R, action: ActionOf<R>, target: Target): Promise<{ db: Database; view: RoleView; allowed: boolean }> {
+    const db = await this.directory.storeOf(target.orgId);
+    const view = await this.view(ctx, target.orgId, db);
+    return { db, view, allowed: isSystem(ctx) || AccessService.allows(view, resource, action, target) };
+  }
+
+  /**
    * Check `action` on `resource` for the caller; returns the org's store and the caller's view.
    * Refusals are audited (outcome `denied`) and thrown as CAIRN_ERR_NOT_FOUND.
    */
   async enforce<R extends Resource>(ctx: Ctx, resource: R, action: ActionOf<R>, target: Target, targetLabel?: string): Promise<{ db: Database; view: RoleView }> {
-    const db = await this.directory.storeOf(target.orgId);
-    const view = await this.view(ctx, target.orgId, db);
-    if (isSystem(ctx)) return { db, view };
-    const rule = (POLICIES[resource] as Record<string, (v: RoleView, t: Target) => boolean>)[action];
-    if (!rule || !rule(view, target)) {
+    const { db, view, allowed } = await this.check(ctx, resource, action, target);
+    if (!allowed) {
       await this.audit.recordDenied(db, ctx, target.orgId, `${resource}.${action}`, targetLabel ?? (target.siteId ? `site:${target.siteId}` : `org:${target.orgId}`));
       throw notFoundOrNoAccess();
     }

@@ -6,7 +6,7 @@
 import { CairnError, notFoundOrNoAccess } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
 import { DAY_MS, toIso } from '../../kernel/clock.ts';
-import { controlRepo, reposFor, type FloorRow, type OrgRow, type SiteRow, type ZoneRow } from '../../storage/index.ts';
+import { controlRepo, reposFor, type Database, type FloorRow, type OrgRow, type SiteRow, type ZoneRow } from '../../storage/index.ts';
 import { AccessService } from '../access/index.ts';
 import type { Ctx } from '../context.ts';
 import type { Core } from '../core.ts';
@@ -157,18 +157,16 @@ export class TenancyService {
   }
 
   async getOrg(ctx: Ctx, orgId: string, auditDenied = true): Promise<Org> {
-    const { db, view } = auditDenied ? await this.core.access.enforce(ctx, 'org', 'read', { orgId }) : await this.quietCheck(ctx, orgId);
-    void view;
+    let db: Database;
+    if (auditDenied) db = (await this.core.access.enforce(ctx, 'org', 'read', { orgId })).db;
+    else {
+      const c = await this.core.access.check(ctx, 'org', 'read', { orgId });
+      if (!c.allowed) throw notFoundOrNoAccess();
+      db = c.db;
+    }
     const row = await reposFor(db).tenancy.getOrg(orgId);
     if (!row) throw notFoundOrNoAccess();
     return orgOut(row);
-  }
-
-  private async quietCheck(ctx: Ctx, orgId: string) {
-    const db = await this.core.directory.storeOf(orgId);
-    const view = await this.core.access.view(ctx, orgId, db);
-    if (ctx.actor.kind !== 'system' && !AccessService.allows(view, 'org', 'read', { orgId })) throw notFoundOrNoAccess();
-    return { db, view };
   }
 
   async updateOrg(ctx: Ctx, orgId: string, patch: { name?: string }): Promise<Org> {
