@@ -13,6 +13,8 @@ const suites: [string, string, string][] = [
   ['location', './location.ts', 'benchLocation'],
   ['simulator', './simulator.ts', 'benchSimulator'],
   ['ingest', './ingest.ts', 'benchIngest'],
+  ['mqtt', './mqtt.ts', 'benchMqtt'],
+  ['history', './history.ts', 'benchHistory'],
   ['tls', './tls.ts', 'benchTls'],
   ['files', './files.ts', 'benchFiles'],
   ['email', './email.ts', 'benchEmail'],

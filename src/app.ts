@@ -23,16 +23,26 @@ import {
 import { privacyRoutes } from './privacy/routes.ts';
 import { DeviceService } from './devices/index.ts';
 import { deviceRoutes } from './devices/routes.ts';
-import { createIngestServices, type IngestService } from './ingest/index.ts';
+import { createIngestServices, type IngestService, type MqttCredentialService } from './ingest/index.ts';
 import { ingestRoutes } from './ingest/routes.ts';
-import type { SensorService } from './location/index.ts';
+import type { SpacesFirehoseService } from './ingest/firehose.ts';
+import { firehoseRoutes } from './ingest/firehose-routes.ts';
+import { mqttRoutes } from './ingest/mqtt/routes.ts';
+import type { LocationHistoryService, SensorService } from './location/index.ts';
 import { locationRoutes } from './location/routes.ts';
+import { historyRoutes } from './location/history-routes.ts';
 import { createThreatServices, type ThreatServices } from './threat/index.ts';
 import { threatRoutes } from './threat/routes.ts';
 import { EmailService } from './threat/email/index.ts';
 import { emailRoutes } from './threat/email/routes.ts';
 import { TlsTrafficService, threatIntelSource } from './threat/tls/service.ts';
 import { tlsRoutes } from './threat/tls/routes.ts';
+import { createJourneyServices, type JourneyService, type PeopleService } from './tracing/index.ts';
+import { journeyRoutes } from './tracing/journeys/routes.ts';
+import { peopleRoutes } from './tracing/people/routes.ts';
+import { createOccupancyServices, type DeliveryService, type OccupancyService } from './tracing/index.ts';
+import { occupancyRoutes } from './tracing/occupancy/routes.ts';
+import { deliveryRoutes } from './tracing/delivery/routes.ts';
 import { installAuth } from './http/auth.ts';
 import { installErrorHandling } from './http/errors.ts';
 import { Metrics } from './http/metrics.ts';
@@ -56,10 +66,19 @@ export interface Services {
   keyAdmin: KeyAdmin;
   devices: DeviceService;
   sensors: SensorService;
+  /** Cisco Spaces firehose per org (`start()` in `serve`, stopped by `close()`). */
+  firehose: SpacesFirehoseService;
   ingest: IngestService;
+  mqtt: MqttCredentialService;
+  history: LocationHistoryService;
   threat: ThreatServices;
   mail: EmailService;
   tls: TlsTrafficService;
+  journeys: JourneyService;
+  people: PeopleService;
+  occupancy: OccupancyService;
+  /** Outgoing webhooks and e-mail (alerts now, notices later), with a durable queue. */
+  delivery: DeliveryService;
 }
 
 export interface CairnApp {
@@ -104,6 +123,8 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
   const core: Core = { cfg, stores, clock, bus, log, keys, audit, access, directory };
   const retention = new RetentionService(core);
   const ingestion = createIngestServices(core, retention, { inc: (labels, n) => metrics.rejected.inc(labels, n) });
+  const journeys = createJourneyServices(core, retention, ingestion.ingest);
+  const occupancy = createOccupancyServices(core, retention, { presence: (orgId) => ingestion.ingest.presence(orgId), presenceTimeoutMs: ingestion.ingest.presenceIdleMs });
   const services: Services = {
     tenancy: new TenancyService(core),
     identity: new IdentityService(core),
@@ -113,9 +134,16 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     devices: new DeviceService(core),
     sensors: ingestion.sensors,
     ingest: ingestion.ingest,
+    firehose: ingestion.firehose,
+    mqtt: ingestion.mqtt,
+    history: ingestion.history,
     threat: createThreatServices(core, retention),
     mail: new EmailService(core, () => services.threat, retention),
     tls: new TlsTrafficService(core, retention, threatIntelSource(() => services.threat)),
+    journeys: journeys.journeys,
+    people: journeys.people,
+    occupancy: occupancy.occupancy,
+    delivery: occupancy.delivery,
   };
   const metrics = new Metrics(opts.http !== false);
 
@@ -183,10 +211,17 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     privacyRoutes(app, services);
     deviceRoutes(app, services.devices);
     locationRoutes(app, services.sensors);
-    await ingestRoutes(app, { ingest: services.ingest, bodyLimitBytes: cfg.ingestBodyLimitBytes });
+    historyRoutes(app, services.history);
+    mqttRoutes(app, services.mqtt, cfg.mqttUsername);
+    firehoseRoutes(app, services.firehose);
+    await ingestRoutes(app, { ingest: services.ingest, bodyLimitBytes: cfg.ingestBodyLimitBytes, maxInFlight: cfg.ingestMaxInFlight, busy: metrics.ingestBusy, inFlight: metrics.ingestInFlight });
     await threatRoutes(app, services.threat);
     emailRoutes(app, services.mail);
     await tlsRoutes(app, services.tls);
+    journeyRoutes(app, services.journeys);
+    await peopleRoutes(app, services.people);
+    occupancyRoutes(app, services.occupancy);
+    deliveryRoutes(app, services.delivery);
   }
 
   let checkpointTimer: NodeJS.Timeout | undefined;
@@ -199,6 +234,8 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     routes,
     startSchedulers() {
       services.retention.start();
+      services.delivery.start();
+      services.occupancy.start();
       if (cfg.auditCheckpointIntervalMinutes > 0 && !checkpointTimer) {
         checkpointTimer = setInterval(() => {
           audit.checkpointAll(directory, (r) => stores.region(r)).catch((e) => log.error({ err: e }, 'audit checkpoint run failed'));
@@ -209,7 +246,10 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     async close() {
       if (checkpointTimer) clearInterval(checkpointTimer);
       services.retention.stop();
+      await services.occupancy.stop();
+      await services.delivery.stop();
       await services.mail.stop();
+      await services.firehose.stop();
       await app.close();
       await stores.close();
     },

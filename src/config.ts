@@ -57,11 +57,23 @@ export const CONFIG_SCHEMA = {
   smtpUpstreamTlsVerify: { env: 'CAIRN_SMTP_UPSTREAM_TLS_VERIFY', kind: 'bool', default: true, description: 'Verify the upstream\'s certificate when it offers STARTTLS.' },
   imapPollSeconds: { env: 'CAIRN_IMAP_POLL_SECONDS', kind: 'int', default: 60, min: 1, max: 3600, description: 'How often an IMAP watcher checks its mailbox when the server has no IDLE, and the longest IDLE lasts before it is renewed, in seconds.' },
   ingestBodyLimitBytes: { env: 'CAIRN_INGEST_BODY_LIMIT_BYTES', kind: 'int', default: 4_194_304, min: 65_536, max: 64 * 1_048_576, description: 'Largest body of an ingest request (native batch, Mist or Meraki webhook), in bytes (4 MiB: 1 000 observations with their readings).' },
+  ingestMaxInFlight: { env: 'CAIRN_INGEST_MAX_IN_FLIGHT', kind: 'int', default: 8, min: 1, max: 1024, description: 'HTTP ingest deliveries (native batches, Mist and Meraki webhooks) read, parsed or waiting for the store at once; beyond it they are answered 503 CAIRN_ERR_INGEST_BACKPRESSURE with Retry-After, before their body is read (memory stays below this × ingestBodyLimitBytes plus the parsed batches).' },
+  spacesFirehoseHosts: { env: 'CAIRN_SPACES_FIREHOSE_HOSTS', kind: 'list', default: ['*.ciscospaces.io', '*.ciscospaces.eu', '*.ciscospaces.sg', '*.dnaspaces.io', '*.dnaspaces.eu'], description: 'Hosts an org\'s Cisco Spaces firehose URL may point at (exact names, or *.domain for its subdomains), so a tenant cannot make the server connect elsewhere; plain http only to a loopback host listed here.' },
   syslogHost: { env: 'CAIRN_SYSLOG_HOST', kind: 'string', default: '127.0.0.1', description: 'Address the syslog listeners bind to.' },
   syslogUdpPort: { env: 'CAIRN_SYSLOG_UDP_PORT', kind: 'int', default: -1, min: -1, max: 65535, description: 'UDP port receiving controller syslog (Aruba, hostapd association events); -1 (default) off, 0 any free port.' },
   syslogTcpPort: { env: 'CAIRN_SYSLOG_TCP_PORT', kind: 'int', default: -1, min: -1, max: 65535, description: 'TCP port receiving controller syslog (RFC 6587 framing); -1 (default) off, 0 any free port.' },
   syslogOrg: { env: 'CAIRN_SYSLOG_ORG', kind: 'string', default: undefined, description: 'Org whose controllers send to the syslog listeners (required when a syslog port is set).' },
   syslogSite: { env: 'CAIRN_SYSLOG_SITE', kind: 'string', default: undefined, description: 'Site whose APs the syslog lines name (optional: any site of the org).' },
+  mqttUrl: { env: 'CAIRN_MQTT_URL', kind: 'string', default: undefined, description: 'MQTT broker the sensor subscriber connects to (mqtt://host:1883, mqtts://host:8883); unset (default): no MQTT subscriber. Sensors publish on cairn/<org>/<site>/<sensor>.' },
+  mqttUsername: { env: 'CAIRN_MQTT_USERNAME', kind: 'string', default: 'cairn', description: 'Cairn\'s own broker account, the one that may read cairn/# (`cairn mqtt broker-config` writes its entry).' },
+  mqttPassword: { env: 'CAIRN_MQTT_PASSWORD', kind: 'string', default: undefined, secret: true, description: 'Password of mqttUsername (or use mqttPasswordFile).' },
+  mqttPasswordFile: { env: 'CAIRN_MQTT_PASSWORD_FILE', kind: 'string', default: undefined, description: 'File whose first line is the password of mqttUsername (instead of mqttPassword).' },
+  mqttClientId: { env: 'CAIRN_MQTT_CLIENT_ID', kind: 'string', default: 'cairn-ingest', description: 'Client id of the subscriber\'s persistent session: the broker keeps messages for it while Cairn is down (a week). One per Cairn server.' },
+  mqttCaFile: { env: 'CAIRN_MQTT_CA_FILE', kind: 'string', default: undefined, description: 'PEM CA certificate(s) to verify an mqtts:// broker with (default: the system\'s CAs).' },
+  deliveryMaxAttempts: { env: 'CAIRN_DELIVERY_MAX_ATTEMPTS', kind: 'int', default: 10, min: 1, max: 100, description: 'Attempts at an outgoing webhook or e-mail (alerts, notices) before it is given up as failed; every attempt is recorded.' },
+  deliveryRetryBaseSeconds: { env: 'CAIRN_DELIVERY_RETRY_BASE_SECONDS', kind: 'int', default: 2, min: 1, max: 3600, description: 'Wait before the second attempt at a delivery, in seconds; it doubles with each further attempt (with jitter, at most an hour).' },
+  deliveryTimeoutSeconds: { env: 'CAIRN_DELIVERY_TIMEOUT_SECONDS', kind: 'int', default: 10, min: 1, max: 300, description: 'Time one webhook request or SMTP session may take, in seconds, before the attempt counts as failed.' },
+  deliveryAllowPrivateTargets: { env: 'CAIRN_DELIVERY_ALLOW_PRIVATE_TARGETS', kind: 'bool', default: false, description: 'Let org webhooks and SMTP servers be on loopback, private or link-local addresses. Off (default): an org admin cannot make the server reach internal services; turn it on when receivers live on the internal network.' },
   demo: { env: 'CAIRN_DEMO', kind: 'bool', default: false, description: 'On first start, create a demo org with an admin user and print its credentials once.' },
 } as const satisfies Record<string, KeySpec>;
 
@@ -148,6 +160,8 @@ export function loadConfig(opts: { env?: Record<string, string | undefined>; ext
   if (!/^[a-z][a-z0-9_]{0,30}$/.test(cfg.pgSchemaPrefix)) throw bad('pgSchemaPrefix (CAIRN_PG_SCHEMA_PREFIX)', 'lowercase letters, digits and _ only');
   if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) throw bad('tlsCert/tlsKey (CAIRN_TLS_CERT, CAIRN_TLS_KEY)', 'set both or neither');
   if (cfg.clamdSocket !== undefined && !/^[/.]|^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(cfg.clamdSocket)) throw bad('clamdSocket (CAIRN_CLAMD_SOCKET)', 'expected a unix socket path (/run/clamav/clamd.ctl) or host:port (127.0.0.1:3310)');
+  if (cfg.mqttUrl !== undefined && !/^(mqtts?|wss?|tcp|tls|ssl):\/\/[^/\s]+/.test(cfg.mqttUrl)) throw bad('mqttUrl (CAIRN_MQTT_URL)', 'expected mqtt://host:port, mqtts://host:port, ws:// or wss://');
+  if (cfg.mqttPassword !== undefined && cfg.mqttPasswordFile !== undefined) throw bad('mqttPassword/mqttPasswordFile (CAIRN_MQTT_PASSWORD, CAIRN_MQTT_PASSWORD_FILE)', 'set one or the other');
   if (cfg.retentionMinDays > cfg.retentionMaxDays) throw bad('retentionMinDays (CAIRN_RETENTION_MIN_DAYS)', 'must not exceed retentionMaxDays');
   if (cfg.masterKey !== undefined && Buffer.from(cfg.masterKey, 'base64').length !== 32) throw bad('masterKey (CAIRN_MASTER_KEY)', 'must be 32 bytes, base64-encoded');
   return cfg;

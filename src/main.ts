@@ -13,9 +13,13 @@ import { out, withApp } from './cli-kit.ts';
 import { systemCtx, ROLES, type Role } from './privacy/index.ts';
 import { registerThreatCli } from './threat/cli.ts';
 import { registerIngestCli } from './ingest/cli.ts';
-import { syslogListenerFromConfig } from './ingest/index.ts';
+import { mqttSubscriberFromConfig, syslogListenerFromConfig } from './ingest/index.ts';
+import { registerMqttCli } from './ingest/mqtt/cli.ts';
 import { registerSimulateCli } from './simulator/cli.ts';
+import { registerOccupancyCli } from './tracing/occupancy/cli.ts';
 import { registerMailCli } from './threat/email/cli.ts';
+import { registerJourneyCli } from './tracing/journeys/cli.ts';
+import { registerPeopleCli } from './tracing/people/cli.ts';
 
 const started = performance.now();
 
@@ -42,8 +46,11 @@ program
     const stopFeed = cfg.demo ? await startDemoFeed(c) : () => undefined;
     c.startSchedulers();
     const mail = await c.services.mail.start();
+    const firehoses = await c.services.firehose.start();
     const syslog = syslogListenerFromConfig(cfg, c.services.ingest, c.core.clock, c.core.log);
     const syslogAt = await syslog?.start();
+    const mqtt = mqttSubscriberFromConfig(cfg, c.services.ingest, c.core.log);
+    const mqttAt = await mqtt?.start();
     const address = await c.app.listen({ port: cfg.port, host: cfg.host });
     const ms = Math.round(performance.now() - started);
     const lines = [
@@ -55,6 +62,8 @@ program
       `  Health               ${address}/healthz  ${address}/readyz  ${address}/metrics`,
     ];
     if (mail.smtp) lines.push(`  SMTP relay           ${mail.smtp.host}:${mail.smtp.port} (${mail.imapWatchers} IMAP watcher(s))`);
+    if (mqttAt) lines.push(`  MQTT subscriber      ${mqttAt.url} as ${cfg.mqttUsername}, client ${cfg.mqttClientId}, cairn/+/+/+ (${mqttAt.connected ? 'connected' : 'not connected yet; retrying'})`);
+    if (firehoses > 0) lines.push(`  Spaces firehose      ${firehoses} org(s) streaming (stopped on shutdown)`);
     if (syslogAt) lines.push(`  Syslog               ${[syslogAt.udp && `udp ${syslogAt.udp.address}:${syslogAt.udp.port}`, syslogAt.tcp && `tcp ${syslogAt.tcp.address}:${syslogAt.tcp.port}`].filter(Boolean).join(', ')}`);
     if (creds) lines.push('', '  Demo org created. Admin credentials (shown only this once):', `    e-mail    ${creds.email}`, `    password  ${creds.password}`);
     if (c.masterKeySource.endsWith('master.key')) lines.push('', `  Master key: ${c.masterKeySource} (set CAIRN_MASTER_KEY or a KMS provider in production)`);
@@ -62,6 +71,7 @@ program
     const stop = async () => {
       stopFeed();
       await syslog?.stop();
+      await mqtt?.stop();
       await c.close();
       process.exit(0);
     };
@@ -247,7 +257,11 @@ program
 
 registerMailCli(registerThreatCli(program));
 registerIngestCli(program);
+registerMqttCli(program);
 registerSimulateCli(program);
+registerOccupancyCli(program);
+registerJourneyCli(program);
+registerPeopleCli(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isCairnError(e)) {

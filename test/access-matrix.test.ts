@@ -65,6 +65,11 @@ const EXPECT: Record<string, R[]> = {
   'POST /api/v1/orgs/:orgId/devices': ['org_admin', 'sensor'],
   'GET /api/v1/orgs/:orgId/devices': ['org_admin', 'privacy_officer', 'support'],
   'GET /api/v1/orgs/:orgId/devices/count': ['org_admin', 'privacy_officer', 'observer', 'support'],
+  // A device's location history (R-DATA-3): a site admin reads it filtered to its own sites.
+  'GET /api/v1/orgs/:orgId/devices/:deviceId/fixes': ['org_admin', 'site_admin', 'privacy_officer', 'support'],
+  'GET /api/v1/orgs/:orgId/devices/:deviceId/sessions': ['org_admin', 'site_admin', 'privacy_officer', 'support'],
+  'POST /api/v1/orgs/:orgId/devices/fixes/search': ['org_admin', 'site_admin', 'privacy_officer', 'support'],
+  'POST /api/v1/orgs/:orgId/devices/sessions/search': ['org_admin', 'site_admin', 'privacy_officer', 'support'],
   'POST /api/v1/threat/files': ['org_admin', 'sensor'],
   'GET /api/v1/threat/files/:sha256': ['org_admin', 'privacy_officer', 'observer', 'support'],
   'GET /api/v1/threat/files/:sha256/submissions': ['org_admin', 'privacy_officer', 'support'],
@@ -81,10 +86,19 @@ const EXPECT: Record<string, R[]> = {
   'GET /api/v1/orgs/:orgId/sensors/:sensorId': READERS,
   'PATCH /api/v1/orgs/:orgId/sensors/:sensorId': ['org_admin', 'site_admin'],
   'DELETE /api/v1/orgs/:orgId/sensors/:sensorId': ['org_admin', 'site_admin'],
+  // Per-sensor MQTT credentials (R-SEC-1): admins of the sensor's site; the org's broker files (password hashes) only org admins.
+  'GET /api/v1/orgs/:orgId/sensors/:sensorId/mqtt-credentials': ['org_admin', 'site_admin'],
+  'POST /api/v1/orgs/:orgId/sensors/:sensorId/mqtt-credentials': ['org_admin', 'site_admin'],
+  'POST /api/v1/orgs/:orgId/sensors/:sensorId/mqtt-credentials/rotate': ['org_admin', 'site_admin'],
+  'DELETE /api/v1/orgs/:orgId/sensors/:sensorId/mqtt-credentials': ['org_admin', 'site_admin'],
+  'GET /api/v1/orgs/:orgId/mqtt/broker-config': ['org_admin'],
   'GET /api/v1/orgs/:orgId/sites/:siteId/calibration': READERS,
   'PUT /api/v1/orgs/:orgId/sites/:siteId/calibration': ['org_admin', 'site_admin'],
   'GET /api/v1/orgs/:orgId/ingest/settings': ['org_admin', 'privacy_officer', 'support'],
   'PUT /api/v1/orgs/:orgId/ingest/settings': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/ingest/spaces-firehose': ['org_admin', 'privacy_officer', 'support'],
+  'PUT /api/v1/orgs/:orgId/ingest/spaces-firehose': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/ingest/spaces-firehose/status': ['org_admin', 'privacy_officer', 'support'],
   'POST /api/v1/ingest/observations': ['org_admin', 'sensor'],
   // Any person of the org lists the quarantine (narrowed to mail addressed to them); the fixture
   // message is addressed to nobody with a role, so only org admins reach it.
@@ -98,6 +112,22 @@ const EXPECT: Record<string, R[]> = {
   'GET /api/v1/orgs/:orgId/threat/tls': ['org_admin', 'privacy_officer', 'support'],
   'GET /api/v1/orgs/:orgId/threat/tls/clients': ['org_admin', 'privacy_officer', 'support'],
   'GET /api/v1/orgs/:orgId/threat/tls/summary': ['org_admin', 'privacy_officer', 'observer', 'support'],
+  // Journeys (R-CT-8): never observers or sensors; a site admin gets the visits at its own sites.
+  'GET /api/v1/orgs/:orgId/devices/:deviceId/journey': ['org_admin', 'site_admin', 'privacy_officer', 'support'],
+  'GET /api/v1/orgs/:orgId/people/:personId/journey': ['org_admin', 'site_admin', 'privacy_officer', 'support'],
+  'POST /api/v1/orgs/:orgId/journeys/search': ['org_admin', 'site_admin', 'privacy_officer', 'support'],
+  'GET /api/v1/orgs/:orgId/journeys/settings': ['org_admin', 'site_admin', 'privacy_officer', 'support'],
+  'PUT /api/v1/orgs/:orgId/journeys/settings': ['org_admin'],
+  // The people directory (R-DATA-11): identities for admins, privacy officers and support; removal also for privacy officers.
+  'GET /api/v1/orgs/:orgId/people/settings': ['org_admin', 'privacy_officer', 'support'],
+  'PUT /api/v1/orgs/:orgId/people/settings': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/people': ['org_admin', 'privacy_officer', 'support'],
+  'POST /api/v1/orgs/:orgId/people': ['org_admin'],
+  'POST /api/v1/orgs/:orgId/people/import': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/people/:personId': ['org_admin', 'privacy_officer', 'support'],
+  'DELETE /api/v1/orgs/:orgId/people/:personId': ['org_admin', 'privacy_officer'],
+  'POST /api/v1/orgs/:orgId/people/:personId/devices': ['org_admin'],
+  'DELETE /api/v1/orgs/:orgId/people/:personId/devices/:deviceId': ['org_admin', 'privacy_officer'],
 };
 
 interface Tenant {
@@ -173,6 +203,7 @@ async function threatFile(t: Tenant): Promise<string> {
 async function paramsFor(method: string, url: string, t: Tenant): Promise<Record<string, string>> {
   const { tenancy, identity } = c.services;
   const p: Record<string, string> = { orgId: t.orgId, siteId: t.siteId, floorId: t.floorId, zoneId: t.zoneId, userId: t.userId, dataClass: 'device' };
+  if (url.includes(':deviceId')) p.deviceId = '0123456789abcdef0123456789abcdef';
   if (method === 'DELETE' && url.endsWith(':siteId')) p.siteId = (await tenancy.createSite(sys, t.orgId, { name: `tmp${seq++}` })).id;
   if (method === 'DELETE' && url.endsWith(':floorId')) p.floorId = (await tenancy.createFloor(sys, t.orgId, t.siteId, { name: `tmp${seq++}`, widthM: 5, heightM: 5 })).id;
   if (method === 'DELETE' && url.endsWith(':zoneId')) p.zoneId = (await tenancy.createZone(sys, t.orgId, t.floorId, { name: `tmp${seq++}`, polygon: [[0, 0], [1, 0], [1, 1]] })).id;
@@ -183,8 +214,22 @@ async function paramsFor(method: string, url: string, t: Tenant): Promise<Record
   if (url.endsWith('/threat/pcaps')) await c.services.threat.settings.update(sys, t.orgId, { fileRetentionDays: {}, encryptedTrafficAnalysis: true });
   if (url.includes(':messageId')) p.messageId = await quarantined(t);
   if (url.endsWith(':sensorId')) p.sensorId = (await c.services.sensors.create(sys, t.orgId, t.siteId, { floorId: t.floorId, kind: 'ap', name: `tmp${seq++}`, xM: 1, yM: 1 })).id;
+  if (url.includes('/mqtt-credentials')) {
+    // A fresh sensor each call; every route but the issuing POST needs credentials to exist.
+    p.sensorId = (await c.services.sensors.create(sys, t.orgId, t.siteId, { floorId: t.floorId, kind: 'ble-sensor', name: `tmp${seq++}`, xM: 1, yM: 1 })).id;
+    if (!(method === 'POST' && url.endsWith('/mqtt-credentials'))) await c.services.mqtt.issue(sys, t.orgId, p.sensorId);
+  }
   if (url.endsWith(':ruleId')) p.ruleId = (await c.services.threat.yara.add(sys, t.orgId, { name: 'tmp', source: `rule tmp_${seq++} { strings: $a = "cairn-matrix" condition: $a }` })).id;
   if (url.endsWith(':entryId')) p.entryId = (await c.services.threat.lists.add(sys, t.orgId, { list: 'block', kind: 'domain', value: `tmp${seq++}.example` })).id;
+  if (url.includes('/people')) {
+    // The directory is off by default; a fresh person (with one linked badge) for each call.
+    await c.services.people.setEnabled(sys, t.orgId, true);
+    if (url.includes(':personId')) {
+      const person = await c.services.people.create(sys, t.orgId, { personId: `matrix-${seq++}`, badges: [`matrix-badge-${seq++}`] });
+      p.personId = person.id;
+      if (url.endsWith(':deviceId')) p.deviceId = person.devices[0]!.id;
+    }
+  }
   return p;
 }
 
@@ -204,6 +249,8 @@ function bodyFor(method: string, url: string, t: Tenant): { payload?: unknown; h
     'PUT /api/v1/orgs/:orgId/support-grant': { days: 30 },
     'PUT /api/v1/orgs/:orgId/retention/:dataClass': { days: 60 },
     'POST /api/v1/orgs/:orgId/devices': { devices: [{ mac: '02:00:00:00:00:01', kind: 'wifi', siteId: t.siteId, seenAt: new Date().toISOString() }] },
+    'POST /api/v1/orgs/:orgId/devices/fixes/search': { mac: '02:00:00:00:00:01' },
+    'POST /api/v1/orgs/:orgId/devices/sessions/search': { mac: '02:00:00:00:00:01' },
     'POST /api/v1/orgs/:orgId/threat/lists': { list: 'block', kind: 'domain', value: `bad${seq++}.example` },
     'PUT /api/v1/orgs/:orgId/threat/settings': { fileRetentionDays: {}, encryptedTrafficAnalysis: false },
     'POST /api/v1/orgs/:orgId/threat/yara-rules': { name: 'matrix', source: `rule matrix_${seq++} { strings: $a = "cairn-matrix-rule" condition: $a }` },
@@ -211,8 +258,15 @@ function bodyFor(method: string, url: string, t: Tenant): { payload?: unknown; h
     'PATCH /api/v1/orgs/:orgId/sensors/:sensorId': { name: 'moved', xM: 4 },
     'PUT /api/v1/orgs/:orgId/sites/:siteId/calibration': { txPowerDbm: -45, exponent: 2.8 },
     'PUT /api/v1/orgs/:orgId/ingest/settings': { trackAssets: false },
+    'PUT /api/v1/orgs/:orgId/ingest/spaces-firehose': { url: 'https://partners.ciscospaces.io/api/partners/v1/firehose/events', enabled: false },
     'POST /api/v1/ingest/observations': { observations: [{ kind: 'wifi-connected', deviceId: '02:00:00:00:00:09', atMs: Date.UTC(2024, 0, 1) }] },
     'PUT /api/v1/orgs/:orgId/threat/email/settings': { language: 'en' },
+    'POST /api/v1/orgs/:orgId/journeys/search': { mac: '02:00:00:00:00:01' },
+    'PUT /api/v1/orgs/:orgId/journeys/settings': { passerbyMaxMinutes: 5, bounceMaxMinutes: 240, engagedMaxMinutes: 480 },
+    'PUT /api/v1/orgs/:orgId/people/settings': { enabled: true },
+    'POST /api/v1/orgs/:orgId/people': { personId: `matrix-new-${seq++}`, name: 'Matrix Person' },
+    'POST /api/v1/orgs/:orgId/people/import': [{ personId: `matrix-import-${seq++}`, badges: [`matrix-import-badge-${seq++}`] }],
+    'POST /api/v1/orgs/:orgId/people/:personId/devices': { badge: `matrix-link-${seq++}` },
   };
   if (key === 'PUT /api/v1/orgs/:orgId/floors/:floorId/plan') return { payload: PNG, headers: { 'content-type': 'image/png' } };
   if (key === 'POST /api/v1/orgs/:orgId/threat/pcaps') return { payload: PCAP, headers: { 'content-type': 'application/vnd.tcpdump.pcap' } };
@@ -296,6 +350,14 @@ test('support loses access the moment the tenant revokes the grant, and regains 
 });
 
 test('denied attempts are audited on the target org', async () => {
-  const events = await c.services.auditQueries.list(sys, tenants.own.orgId, { limit: 1000 });
+  // The whole chain, a page at a time: every matrix call also renews the grant, so the token
+  // routes' denials lie far back.
+  const events: Awaited<ReturnType<typeof c.services.auditQueries.list>> = [];
+  for (let beforeSeq: number | undefined; ; ) {
+    const page = await c.services.auditQueries.list(sys, tenants.own.orgId, { limit: 1000, ...(beforeSeq !== undefined ? { beforeSeq } : {}) });
+    events.push(...page);
+    if (page.length < 1000) break;
+    beforeSeq = page.at(-1)!.seq;
+  }
   assert.ok(events.some((e) => e.outcome === 'denied' && e.action === 'token.create'), 'a denied token.create is in the audit log');
 });

@@ -77,6 +77,7 @@ test('each format\'s sample becomes fixes in the right zones; a second load stor
   assert.equal(spaces.fixes, 1);
   const syslog = ingest([join(FORMATS, 'aruba-syslog-examples.log')], 'syslog');
   assert.equal(syslog.fixes, 1);
+  assert.equal(syslog.sessions, 1, 'one association session stored (clients the sender hashed are not identities)');
 
   const c = await makeApp(setup);
   const db = await c.core.directory.storeOf(orgId);

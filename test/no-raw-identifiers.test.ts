@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { login, makeApp, pgSkip, postgresSetup, sqliteSetup, PG_URL, type EngineSetup } from './helpers.ts';
 import { systemCtx } from '../src/privacy/index.ts';
+import { ingestFile } from '../src/ingest/index.ts';
 
 const MACS = ['3c:22:fb:9a:41:07', 'a4:83:e7:12:6b:c9', 'de:ad:be:ef:10:20'];
 const IPS = ['10.77.31.204', '192.168.213.47', '2001:db8:85a3::8a2e:370:7334'];
@@ -65,6 +66,17 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       const list = await c.app.inject({ method: 'GET', url: `/api/v1/orgs/${org.id}/devices`, headers: { cookie } });
       assert.equal(list.statusCode, 200);
       assert.ok(list.body.includes(IPS[0]!) && list.body.includes(USERNAMES[0]!), 'an admin reads the decrypted fields');
+      // Association sessions from controller syslog, then the device's location read back by MAC (POST body).
+      await c.services.ingest.settings.update(sys, org.id, { locationServices: true });
+      const nowMs = Date.now();
+      const stamp = (ms: number) => new Date(ms).toISOString();
+      const syslog = MACS.flatMap((mac) => [`<30>1 ${stamp(nowMs - 120_000)} ap-ward-3 hostapd - - - wlan0: AP-STA-CONNECTED ${mac}`, `<30>1 ${stamp(nowMs - 60_000)} ap-ward-3 hostapd - - - wlan0: AP-STA-DISCONNECTED ${mac}`]).join('\n');
+      assert.equal((await ingestFile(c.services.ingest, sys, org.id, syslog, { format: 'syslog', siteId: site.id, referenceMs: nowMs })).sessions, MACS.length);
+      for (const what of ['sessions', 'fixes']) {
+        const found = await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/devices/${what}/search`, headers: { cookie }, payload: { mac: MACS[0] } });
+        assert.equal(found.statusCode, 200, found.body);
+      }
+      await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/devices/sessions/search`, headers: { cookie }, payload: { mac: MACS[1], from: 'not a time' } });
       await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/devices`, headers: { authorization: `Bearer ${token.token}` }, payload: { devices: [{ mac: MACS[0], kind: 'wifi', seenAt: 'not a time', ip: IPS[0] }] } });
       await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/devices`, headers: { authorization: `Bearer ${token.token}`, 'content-type': 'application/json' }, payload: `{"devices": [{"mac": "${MACS[1]}", "ip": "${IPS[1]}"` });
       await c.app.inject({ method: 'GET', url: `/api/v1/orgs/${org.id}/devices?after=${MACS[2]}`, headers: { cookie } });

@@ -55,6 +55,7 @@ export function registerIngestCli(program: Command): void {
             const s = await ingestFile(c.services.ingest, ctx, o.org, text, { format: o.format, siteId: o.site, referenceMs: statSync(file).mtimeMs, seen, onProgress: bar.update });
             mergeSummary(total, s);
             total.encounters += s.encounters;
+            if (s.sessions !== undefined) total.sessions = (total.sessions ?? 0) + s.sessions;
           } finally {
             bar.end();
           }
@@ -64,7 +65,7 @@ export function registerIngestCli(program: Command): void {
         const counts = (m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
         out(!!o.json, summary, () =>
           [
-            `accepted ${total.accepted}, duplicates ${total.duplicates}, fixes ${total.fixes}, devices ${total.devices}, zone events ${total.zoneEvents}${o.format === 'encounters' ? `, encounters ${total.encounters} (counted, not stored yet)` : ''}`,
+            `accepted ${total.accepted}, duplicates ${total.duplicates}, fixes ${total.fixes}, devices ${total.devices}, zone events ${total.zoneEvents}${o.format === 'encounters' ? `, encounters stored ${total.encounters}` : ''}${total.sessions !== undefined ? `, association sessions ${total.sessions}` : ''}`,
             `rejected: ${counts(total.rejected)}`,
             `aggregate only: ${counts(total.aggregateOnly)}`,
             `unlocated: ${counts(total.unlocated)}`,

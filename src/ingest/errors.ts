@@ -30,6 +30,8 @@ export type IngestReason =
   | 'bad_secret'
   | 'bad_topic'
   | 'sensor_mismatch'
+  | 'unknown_org'
+  | 'unknown_sensor'
   | 'self_encounter'
   | 'bad_line'
   | 'line_too_long'

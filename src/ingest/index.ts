@@ -25,6 +25,7 @@ export { isLocallyAdministered, isMulticastMac, isValidMac, normaliseMac, parseM
 export { eddystoneUidId, iBeaconId } from './ble.ts';
 export { INGEST_LIMITS, normaliseBand, normaliseRssiDbm } from './read.ts';
 export { AssociationSessionBuilder, type SessionBuilderOptions } from './sessions.ts';
+export { AssociationSessionRecorder, SessionFeed, emptySessionCommit, type FeedOrigin, type SessionCommit } from './session-store.ts';
 
 export { MIST_SIGNATURE_HEADER, mistSignature, verifyMistSignature } from './mist/signature.ts';
 export { MIST_TOPICS, parseMistWebhook, receiveMistWebhook, type MistOptions, type MistTopic, type MistWebhookResult } from './mist/webhook.ts';
@@ -33,13 +34,26 @@ export { merakiValidatorResponse, parseMerakiScanning, type MerakiOptions } from
 
 export { SPACES_COUNT_EVENTS, parseSpacesLine, type SpacesCount, type SpacesOptions, type SpacesRecord } from './spaces/firehose.ts';
 export {
+  MAX_BOUNDARY_UIDS,
   SPACES_FIREHOSE_PATH,
   SpacesFirehoseConsumer,
+  type FirehoseBatch,
+  type FirehoseCheckpoint,
   type FirehoseConsumerOptions,
   type FirehoseState,
   type FirehoseStateName,
   type FirehoseStats,
 } from './spaces/consumer.ts';
+export {
+  SpacesFirehoseService,
+  firehoseUrlProblem,
+  type FirehoseSettingsPatch,
+  type FirehoseSettingsView,
+  type FirehoseStatus,
+  type FirehoseStatusState,
+  type FirehoseTuning,
+} from './firehose.ts';
+export { aggregateOnlyReason, applyVendorZones, type VendorZoneBatch } from './vendor-zones.ts';
 export { LruSet } from './spaces/lru.ts';
 
 export { parseSyslogLine, type SdElement, type SyslogMessage, type SyslogParseOptions } from './syslog/syslog.ts';
@@ -61,6 +75,21 @@ export {
 export { SyslogFramer, type SyslogFramerOptions } from './syslog/framing.ts';
 
 export { MQTT_KINDS, MQTT_MAX_PAYLOAD_BYTES, parseMqttMessage, parseMqttTopic, type MqttOptions, type MqttTopic } from './mqtt/mqtt.ts';
+export {
+  MOSQUITTO_PBKDF2_ITERATIONS,
+  MQTT_SUBSCRIPTION,
+  aclFileText,
+  brokerSnippet,
+  mosquittoPasswordHash,
+  passwordFileText,
+  sensorTopic,
+  sensorUsername,
+  verifyMosquittoPassword,
+  type BrokerSensorEntry,
+  type BrokerSubscriberEntry,
+} from './mqtt/broker.ts';
+export { MqttCredentialService, type BrokerFiles, type IssuedMqttCredential, type MqttCredentialInfo } from './mqtt/credentials.ts';
+export { MqttSubscriber, mqttSubscriberFromConfig, mqttSubscriberPassword, safeBrokerUrl, type MqttSubscriberOptions, type MqttSubscriberStats } from './mqtt/subscriber.ts';
 
 export {
   NATIVE_MAX_BATCH,
@@ -75,7 +104,7 @@ export { parseNativeBatch, type NativeOptions } from './native/native.ts';
 export { badgeBefore, isBadgeId, makeEncounter, parseEncounterBatch, type EncounterOptions } from './encounters/encounters.ts';
 export { parseSocioPatternsContacts, readSocioPatternsContacts, type SocioPatternsOptions } from './encounters/sociopatterns.ts';
 
-export { IngestService, emptySummary, mergeSummary, webhookCtx, type IngestBatch, type IngestDeps, type IngestSummary } from './service.ts';
+export { IngestService, emptySummary, mergeSummary, webhookCtx, type IngestBatch, type IngestBatchHook, type IngestDeps, type IngestSummary } from './service.ts';
 export { DEFAULT_INGEST_SETTINGS, INGEST_SOURCES, IngestSettingsService, PERSONAL_FIELDS, type EffectiveSettings, type IngestSettings, type IngestSettingsPatch, type IngestSettingsView } from './settings.ts';
 export { FILE_FORMATS, ingestFile, merakiValidator, receiveMeraki, receiveMist, receiveNative, type FileFormat, type FileOptions, type FileSummary } from './receivers.ts';
 export { createIngestServices, type IngestServices } from './wiring.ts';

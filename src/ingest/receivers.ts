@@ -19,7 +19,7 @@ import { parseSocioPatternsContacts } from './encounters/sociopatterns.ts';
 import { ingestReasonOf } from './errors.ts';
 import { emptySummary, mergeSummary, webhookCtx, type IngestService, type IngestSummary } from './service.ts';
 import type { EffectiveSettings } from './settings.ts';
-import type { IngestSource, ParseOptions, PersonalField, RawObservation } from './types.ts';
+import type { IngestSource, ParseOptions, PersonalField, RawObservation, ZoneTransition } from './types.ts';
 
 /** Formats `cairn ingest` reads. */
 export const FILE_FORMATS = ['mist', 'meraki', 'spaces', 'syslog', 'native', 'encounters'] as const;
@@ -49,7 +49,7 @@ export async function receiveMist(ingest: IngestService, orgId: string, raw: Buf
   const { skipped, onSkip } = skips();
   const r = receiveMistWebhook(raw, headers, { secret: eff.mistSecret, collect: collectOf(eff, 'mist'), bleKind: eff.settings.bleTags, onSkip, maxBodyBytes });
   if (r.ping) return emptySummary();
-  return ingest.run(db, webhookCtx('mist', requestId), orgId, eff, { source: 'mist', observations: r.observations, skipped, vendorZoneEvents: r.zoneTransitions.length, deliveryId: digest(raw) });
+  return ingest.run(db, webhookCtx('mist', requestId), orgId, eff, { source: 'mist', observations: r.observations, skipped, zoneTransitions: r.zoneTransitions, deliveryId: digest(raw) });
 }
 
 /** The validator string for Meraki's GET; "not found" until the org sets one. */
@@ -82,9 +82,11 @@ export async function receiveNative(ingest: IngestService, ctx: Ctx, orgIdQuery:
 
 // ---- recorded files (cairn ingest) ------------------------------------------------------
 
-/** What `cairn ingest` reports: the pipeline's summary, plus encounters counted. */
+/** What `cairn ingest` reports: the pipeline's summary, plus encounters stored. */
 export interface FileSummary extends IngestSummary {
   encounters: number;
+  /** Syslog: association sessions stored (WiFiTrace: association to disassociation at one AP). */
+  sessions?: number;
 }
 
 /** JSON documents in a file: one document, an array of them, or one per line (NDJSON). */
@@ -139,18 +141,18 @@ export async function ingestFile(ingest: IngestService, ctx: Ctx, orgId: string,
   };
   const pending: RawObservation[] = [];
   let skipped: Record<string, number> = {};
-  let vendorZoneEvents = 0;
+  const transitions: ZoneTransition[] = [];
   let done = 0;
   let units = 0;
   // The same file loads as the same batches: each is a delivery identified by the file and its number.
   const fileDigest = digest(text);
   let batchNo = 0;
   const flush = async (force: boolean) => {
-    while (pending.length >= NATIVE_MAX_BATCH || (force && (pending.length > 0 || Object.keys(skipped).length > 0 || vendorZoneEvents > 0))) {
+    while (pending.length >= NATIVE_MAX_BATCH || transitions.length >= NATIVE_MAX_BATCH || (force && (pending.length > 0 || Object.keys(skipped).length > 0 || transitions.length > 0))) {
       const observations = pending.splice(0, NATIVE_MAX_BATCH);
-      mergeSummary(total, await ingest.run(db, ctx, orgId, eff, { source, observations, siteId: opts.siteId, skipped, vendorZoneEvents, deliveryId: `${fileDigest}:${batchNo++}` }, opts.seen));
+      const zoneTransitions = transitions.splice(0, NATIVE_MAX_BATCH);
+      mergeSummary(total, await ingest.run(db, ctx, orgId, eff, { source, observations, siteId: opts.siteId, skipped, zoneTransitions, deliveryId: `${fileDigest}:${batchNo++}` }, opts.seen));
       skipped = {};
-      vendorZoneEvents = 0;
     }
   };
   const step = async () => {
@@ -185,7 +187,7 @@ export async function ingestFile(ingest: IngestService, ctx: Ctx, orgId: string,
           if (opts.format === 'mist') {
             const r = parseMistWebhook(body, { ...p, bleKind: eff.settings.bleTags, maxBodyBytes: Number.MAX_SAFE_INTEGER });
             pending.push(...r.observations);
-            vendorZoneEvents += r.zoneTransitions.length;
+            transitions.push(...r.zoneTransitions);
           } else if (opts.format === 'meraki') {
             const secret = doc !== null && typeof doc === 'object' && typeof (doc as { secret?: unknown }).secret === 'string' ? (doc as { secret: string }).secret : '';
             if (!secret) throw new CairnError('CAIRN_ERR_INGEST_MALFORMED', 'The Meraki body has no secret.', { reason: 'missing_field', source: 'meraki' });
@@ -207,6 +209,11 @@ export async function ingestFile(ingest: IngestService, ctx: Ctx, orgId: string,
       const lines = text.split('\n');
       units = lines.length;
       const collect = collectOf(eff, 'syslog');
+      // Association sessions go to their own feed, committed every 1 000 events and closed at the end of the file.
+      const feed = ingest.sessions?.fileFeed(orgId, opts.siteId, fileDigest);
+      const sessions = async (final: boolean) => {
+        if (feed) total.sessions = (total.sessions ?? 0) + (await feed.commit(db, ctx, eff, { final })).opened;
+      };
       for (const line of lines) {
         if (line.trim().length === 0) {
           done++;
@@ -215,18 +222,29 @@ export async function ingestFile(ingest: IngestService, ctx: Ctx, orgId: string,
         await guard(() => {
           const a = syslogAssociation(parseSyslogLine(line, { referenceMs: opts.referenceMs }), { collect });
           if (!a) return;
+          feed?.push(a);
           const o = associationToObservation(a);
           if (o) pending.push(o);
           else if (a.idType === 'hashed') reject('hashed_client');
         });
+        if (feed && feed.pending >= NATIVE_MAX_BATCH) await sessions(false);
         await step();
       }
+      await sessions(true);
       break;
     }
     case 'encounters': {
-      // Badge-to-badge encounters are parsed and counted; storing them comes with proximity tracing.
-      await guard(() => {
-        total.encounters += text.trimStart().startsWith('{') || text.trimStart().startsWith('[') ? parseEncounterBatch(text, { maxBodyBytes: Number.MAX_SAFE_INTEGER, maxEncounters: Number.MAX_SAFE_INTEGER }).length : parseSocioPatternsContacts(text).length;
+      // Badge-to-badge encounters (Cairn's JSON or SocioPatterns tij lines), stored pseudonymised.
+      await guard(async () => {
+        const list = text.trimStart().startsWith('{') || text.trimStart().startsWith('[') ? parseEncounterBatch(text, { maxBodyBytes: Number.MAX_SAFE_INTEGER, maxEncounters: Number.MAX_SAFE_INTEGER }) : parseSocioPatternsContacts(text);
+        if (!ingest.encounters) {
+          total.encounters += list.length;
+          return;
+        }
+        const r = await ingest.encounters.store(ctx, orgId, opts.siteId, list);
+        total.accepted += r.accepted;
+        total.duplicates += r.duplicates;
+        total.encounters += r.stored;
       });
       break;
     }

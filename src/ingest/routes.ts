@@ -12,6 +12,10 @@
  * Ingest routes read the raw body (signatures are over bytes; the adapters parse with size caps
  * and name the reason of any refusal); every refusal is counted in `cairn_ingest_rejected_total`
  * by source and reason. A batch is answered only after it is committed.
+ *
+ * Back-pressure (`backpressure.ts`): at most `maxInFlight` deliveries are read, parsed or waiting
+ * for the store at once; more are answered 503 `CAIRN_ERR_INGEST_BACKPRESSURE` with `Retry-After`
+ * before their body is read, and counted in `cairn_ingest_busy_total` (not as rejected records).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
@@ -23,6 +27,7 @@ import { Id, OrgParams, Strict, withErrors } from '../http/schema.ts';
 import { MIST_SIGNATURE_HEADER } from './mist/signature.ts';
 import { NativeBatchSchema } from './native/schema.ts';
 import { ingestReasonOf } from './errors.ts';
+import { IngestGate, type IngestSlot } from './backpressure.ts';
 import { merakiValidator, receiveMeraki, receiveMist, receiveNative } from './receivers.ts';
 import type { IngestService } from './service.ts';
 import { PERSONAL_FIELDS, type IngestSettingsPatch } from './settings.ts';
@@ -39,7 +44,16 @@ export interface IngestRouteDeps {
   ingest: IngestService;
   /** Largest ingest body, bytes (1 000 native observations with their readings fit). */
   bodyLimitBytes: number;
+  /** Deliveries read, parsed or stored at once before 503s (config `ingestMaxInFlight`). */
+  maxInFlight: number;
+  /** `cairn_ingest_busy_total` (source): deliveries refused by back-pressure. */
+  busy?: { inc(labels: { source: string }): void };
+  /** `cairn_ingest_in_flight`: deliveries admitted now. */
+  inFlight?: { set(n: number): void };
 }
+
+/** Seconds a refused sender is asked to wait (`Retry-After`). */
+const RETRY_AFTER_SECONDS = 1;
 
 const Counts = Type.Record(Type.String(), Type.Integer());
 const Summary = Strict({
@@ -109,15 +123,45 @@ export async function ingestRoutes(app: FastifyInstance, d: IngestRouteDeps): Pr
   await app.register(async (scope) => {
     scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: d.bodyLimitBytes }, (_req, body, done) => done(null, body));
     scope.setValidatorCompiler(rawBodyValidator);
+    // Back-pressure: every delivery (POST) takes a slot when its headers arrive, before its body is
+    // read, and frees it when its answer has gone and its handler has returned, whichever is last.
+    const gate = new IngestGate(d.maxInFlight, (n) => d.inFlight?.set(n));
+    const slots = new WeakMap<FastifyRequest, IngestSlot>();
+    scope.addHook('onRequest', (req, reply, done) => {
+      if (req.method !== 'POST') return done();
+      const slot = gate.tryAcquire();
+      if (!slot) {
+        d.busy?.inc({ source: sourceOf(req) ?? 'native' });
+        void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+        return done(new CairnError('CAIRN_ERR_INGEST_BACKPRESSURE', `Ingest is saturated (${gate.maxInFlight} deliveries in flight); send the same delivery again after ${RETRY_AFTER_SECONDS} s.`, { maxInFlight: gate.maxInFlight, retryAfterSeconds: RETRY_AFTER_SECONDS }));
+      }
+      slots.set(req, slot);
+      reply.raw.once('close', slot.release);
+      done();
+    });
+    scope.addHook('onRoute', (route) => {
+      if (route.method !== 'POST') return;
+      const handler = route.handler;
+      route.handler = async function gated(this: FastifyInstance, req, reply) {
+        const slot = slots.get(req);
+        slot?.hold();
+        try {
+          return await handler.call(this, req, reply);
+        } finally {
+          slot?.release();
+        }
+      };
+    });
     // Count every refusal by source and reason, then let the app's handler answer it.
     scope.setErrorHandler((err, req) => {
       const ce = toCairnError(err);
       const source = sourceOf(req);
-      if (source) {
+      if (source && ce.code !== 'CAIRN_ERR_INGEST_BACKPRESSURE') {
         const r = ingestReasonOf(ce);
         ingest.countRejected(source, r === 'internal' ? ce.code.replace(/^CAIRN_ERR_/, '').toLowerCase() : r);
       }
-      throw ce;
+      // The original error, so the app's handler logs what really failed (it maps it the same way).
+      throw err;
     });
     const tags = ['ingest'];
     const bodyLimit = d.bodyLimitBytes;

@@ -18,11 +18,14 @@
 import { CairnError } from '../kernel/errors.ts';
 import { MINUTE_MS } from '../kernel/clock.ts';
 import type { Core, Ctx, IdKind } from '../privacy/index.ts';
-import { IngestRepo, LocationRepo, type Database, type DeviceRow, type FixRow } from '../storage/index.ts';
-import { Locator, PresenceTracker, emptyFix, type PlanCache } from '../location/index.ts';
-import type { DeviceIdType, IngestSource, ObservationKind, RawObservation, RssiReading } from './types.ts';
+import { IngestRepo, LocationRepo, type Database, type DeviceRow, type Executor, type FixRow } from '../storage/index.ts';
+import { Locator, PresenceTracker, emptyFix, type PlanCache, type PresenceBatch } from '../location/index.ts';
+import type { DeviceIdType, IngestSource, ObservationKind, RawObservation, RssiReading, ZoneTransition } from './types.ts';
+import { applyVendorZones } from './vendor-zones.ts';
 import type { EffectiveSettings, IngestSettingsService } from './settings.ts';
 import { NATIVE_MAX_BATCH } from './native/schema.ts';
+import type { AssociationSessionRecorder } from './session-store.ts';
+import type { EncounterStore } from './encounters/store.ts';
 
 /** A batch handed to the pipeline. */
 export interface IngestBatch {
@@ -32,13 +35,28 @@ export interface IngestBatch {
   siteId?: string | null;
   /** Records the adapter skipped inside the payload, by reason (counted as rejected). */
   skipped?: Readonly<Record<string, number>>;
-  /** Zone transitions the vendor computed on its own zones (not mapped yet; counted). */
-  vendorZoneEvents?: number;
+  /**
+   * Enter/exit of the vendor's own zones (Mist `zone`): mapped to the Cairn zone carrying the
+   * vendor zone id (`vendor-zones.ts`), else counted as `unmapped_vendor_zone`.
+   */
+  zoneTransitions?: readonly ZoneTransition[];
+  /**
+   * Written inside the batch's transaction, after its rows (a stream's resume cursor): it commits
+   * with the batch or not at all. With a split batch, only the last part's transaction runs it.
+   */
+  inTx?: (x: Executor) => Promise<void>;
   /**
    * A digest of the delivery (SHA-256 of a webhook body, of a file and batch number): a delivery
    * seen before is skipped whole. Stored only as an HMAC under the org's pseudonym key.
    */
   deliveryId?: string;
+  /**
+   * Digests of the several deliveries a batch is made of (an MQTT batch: one per message), kept
+   * like `deliveryId`. All new: stored; all seen: skipped whole; some seen (re-delivery after a
+   * crash, mixed with new messages): CAIRN_ERR_CONFLICT (`partial_redelivery`) and nothing stored,
+   * so the caller runs those deliveries one by one.
+   */
+  deliveryIds?: readonly string[];
 }
 
 /** What became of a batch. Counts only: no identifiers. */
@@ -83,7 +101,20 @@ export interface IngestDeps {
   rejected?: { inc(labels: { source: string; reason: string }, n: number): void };
   /** Seconds without a sighting before a device leaves its zone; default 300. */
   presenceIdleSeconds?: number;
+  /** Stores association sessions from syslog (WiFiTrace); absent: sessions are not kept. */
+  sessions?: AssociationSessionRecorder;
+  /** Stores badge-to-badge encounters (pseudonymised); absent: they are counted, not stored. */
+  encounters?: EncounterStore;
 }
+
+/**
+ * A step another module adds to every stored batch (issue 4: durable zone visits), run inside the
+ * batch's transaction after its rows are written, with the batch's presence overlay, its newest
+ * observation time, the idle time after which a device leaves its zone and the fixes it stored
+ * (issue 4: the proximity index's open hours). It may return what to
+ * apply once the batch has committed (before the zone events go out); nothing runs on a rollback.
+ */
+export type IngestBatchHook = (x: Executor, orgId: string, presence: PresenceBatch, at: { nowMs: number; idleMs: number; fixes: readonly FixRow[] }) => Promise<(() => void) | undefined>;
 
 const ID_KIND: Readonly<Record<DeviceIdType, IdKind>> = { mac: 'mac', badge: 'badge', app: 'app', asset: 'asset' };
 const DEVICE_KIND: Readonly<Record<ObservationKind, string>> = { 'wifi-connected': 'wifi', 'wifi-unconnected': 'wifi', 'ble-badge': 'ble', 'ble-asset': 'ble', sdk: 'sdk', wired: 'wired' };
@@ -124,6 +155,9 @@ export class IngestService {
   private readonly lastWritten = new Map<string, Map<string, number>>();
   private readonly fix = emptyFix();
   private readonly idleMs: number;
+  private readonly hooks: IngestBatchHook[] = [];
+  /** Per org, the end of the batches queued so far: an org's batches run one at a time. */
+  private readonly orgQueues = new Map<string, Promise<void>>();
 
   constructor(
     private readonly core: Core,
@@ -142,9 +176,37 @@ export class IngestService {
     return this.deps.settings;
   }
 
+  /** Where encounter uploads are stored (undefined when not wired). */
+  get encounters(): EncounterStore | undefined {
+    return this.deps.encounters;
+  }
+
+  /** Where the syslog receivers store association sessions (undefined when not wired). */
+  get sessions(): AssociationSessionRecorder | undefined {
+    return this.deps.sessions;
+  }
+
+  /** Run `hook` in every stored batch's transaction (see {@link IngestBatchHook}). */
+  addBatchHook(hook: IngestBatchHook): void {
+    this.hooks.push(hook);
+  }
+
   /** Count refused records in `cairn_ingest_rejected_total`. */
   countRejected(source: IngestSource, reason: string, n = 1): void {
     if (n > 0) this.deps.rejected?.inc({ source, reason }, n);
+  }
+
+  /**
+   * This process's presence state of an org, read-only, for live occupancy (which counts it and
+   * keeps no identifier); undefined before the org's first batch here.
+   */
+  presence(orgId: string): PresenceTracker | undefined {
+    return this.trackers.get(orgId);
+  }
+
+  /** How long a device may go unseen before it leaves its zone, ms. */
+  get presenceIdleMs(): number {
+    return this.idleMs;
   }
 
   private tracker(orgId: string): PresenceTracker {
@@ -188,6 +250,17 @@ export class IngestService {
   }
 
   /**
+   * Whether `key` (a sensor's Cairn id, MAC or vendor id) names a sensor registered at the site:
+   * receivers whose topic or channel names the sensor (MQTT) check it before ingesting. Answered
+   * from the cached plan.
+   *
+   * @example if (!(await ingest.sensorAt(db, orgId, siteId, 'b1-f0-ble07'))) reject('unknown_sensor')
+   */
+  async sensorAt(db: Database, orgId: string, siteId: string, key: string): Promise<boolean> {
+    return (await this.deps.plans.get(db, orgId)).sensor(key)?.siteId === siteId;
+  }
+
+  /**
    * Run one batch through the pipeline in one transaction (access checked here). Batches larger
    * than the native maximum are split, each committed on its own.
    *
@@ -198,18 +271,41 @@ export class IngestService {
     return this.run(db, ctx, orgId, eff, batch, seen);
   }
 
-  /** The pipeline after the access check (webhooks come here having proven their signature). */
+  /**
+   * The pipeline after the access check (webhooks come here having proven their signature).
+   * Batches of one org run one at a time, in arrival order: the org's presence overlay and Kalman
+   * state are not re-entrant, and on PostgreSQL two batches upserting the same devices, zone
+   * counts and visits in different orders would deadlock (batches of different orgs still overlap).
+   */
   async run(db: Database, ctx: Ctx, orgId: string, eff: EffectiveSettings, batch: IngestBatch, seen?: Set<string>): Promise<IngestSummary> {
+    // A batch to be split queues each part on its own (runBatch calls run per part).
+    if (batch.observations.length > NATIVE_MAX_BATCH) return this.runBatch(db, ctx, orgId, eff, batch, seen);
+    const before = this.orgQueues.get(orgId);
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    this.orgQueues.set(orgId, mine);
+    try {
+      if (before) await before;
+      return await this.runBatch(db, ctx, orgId, eff, batch, seen);
+    } finally {
+      done();
+      if (this.orgQueues.get(orgId) === mine) this.orgQueues.delete(orgId);
+    }
+  }
+
+  private async runBatch(db: Database, ctx: Ctx, orgId: string, eff: EffectiveSettings, batch: IngestBatch, seen?: Set<string>): Promise<IngestSummary> {
     const all = batch.observations;
     if (all.length > NATIVE_MAX_BATCH) {
       const total = emptySummary();
       for (let i = 0; i < all.length; i += NATIVE_MAX_BATCH) {
         const part: IngestBatch = { ...batch, observations: all.slice(i, i + NATIVE_MAX_BATCH) };
         if (batch.deliveryId !== undefined) part.deliveryId = `${batch.deliveryId}#${i}`;
+        if (batch.deliveryIds !== undefined) part.deliveryIds = batch.deliveryIds.map((d) => `${d}#${i}`);
         if (i > 0) {
           delete part.skipped;
-          delete part.vendorZoneEvents;
+          delete part.zoneTransitions;
         }
+        if (i + NATIVE_MAX_BATCH < all.length) delete part.inTx;
         mergeSummary(total, await this.run(db, ctx, orgId, eff, part, seen));
       }
       return total;
@@ -220,8 +316,8 @@ export class IngestService {
       bump(summary.rejected, reason, n);
       this.countRejected(source, reason, n);
     }
-    if (batch.vendorZoneEvents) bump(summary.unlocated, 'vendor_zone_event', batch.vendorZoneEvents);
-    if (all.length === 0) return summary;
+    const zones = batch.zoneTransitions ?? [];
+    if (all.length === 0 && zones.length === 0) return summary;
 
     const siteId = batch.siteId ?? null;
     const s = eff.settings;
@@ -274,16 +370,22 @@ export class IngestService {
     const devices = new Map<string, PendingDevice>();
     const fixRows: FixRow[] = [];
     let maxAt = -Infinity;
+    const afterCommit: (() => void)[] = [];
 
     await db.tx(async (x) => {
       const records = new IngestRepo(x);
-      if (batch.deliveryId !== undefined) {
-        const id = `delivery:${pseudo('asset', `delivery:${batch.deliveryId}`)}`;
-        if ((await records.claimRecords(orgId, source, [{ id, atMs: obs[obs.length - 1]!.atMs }])).size === 0) {
-          summary.duplicates = all.length;
+      const deliveries = batch.deliveryIds ?? (batch.deliveryId !== undefined ? [batch.deliveryId] : undefined);
+      if (deliveries !== undefined && deliveries.length > 0) {
+        const atMs = (obs[obs.length - 1] ?? zones[0]!).atMs;
+        const claims = [...new Set(deliveries)].map((d) => ({ id: `delivery:${pseudo('asset', `delivery:${d}`)}`, atMs }));
+        const fresh = (await records.claimRecords(orgId, source, claims)).size;
+        if (fresh > 0 && fresh < claims.length) throw new CairnError('CAIRN_ERR_CONFLICT', 'Part of this batch was delivered before; send its deliveries one by one.', { reason: 'partial_redelivery' });
+        if (fresh === 0) {
+          summary.duplicates = all.length + zones.length;
           summary.accepted = 0;
           for (const k of Object.keys(summary.aggregateOnly)) delete summary.aggregateOnly[k];
           await this.core.audit.record(x, ctx, orgId, 'ingest.batch', siteId ? `site:${siteId}` : `org:${orgId}`, { source, accepted: 0, duplicates: summary.duplicates, fixes: 0, devices: 0 });
+          await batch.inTx?.(x);
           return;
         }
       }
@@ -346,6 +448,7 @@ export class IngestService {
         }
       }
 
+      if (zones.length > 0) maxAt = Math.max(maxAt, applyVendorZones(zones, { siteId, plan, pseudo, eff, presence, summary }));
       const written = this.lastWritten.get(orgId);
       const rows: DeviceRow[] = [];
       for (const d of devices.values()) {
@@ -364,11 +467,17 @@ export class IngestService {
       summary.fixes = await loc.insertFixes(fixRows);
       await records.upsertDevices(rows);
       await loc.addPresence(presence.counts.map((c) => ({ org_id: orgId, floor_id: c.floorId, zone_id: c.zoneId, bucket_ms: c.bucketMs, site_id: c.siteId, devices: c.devices, randomized: c.randomized })));
+      await batch.inTx?.(x);
+      for (const h of this.hooks) {
+        const a = await h(x, orgId, presence, { nowMs: maxAt, idleMs: this.idleMs, fixes: fixRows });
+        if (a) afterCommit.push(a);
+      }
       await this.core.audit.record(x, ctx, orgId, 'ingest.batch', siteId ? `site:${siteId}` : `org:${orgId}`, { source, accepted: summary.accepted, duplicates: summary.duplicates, fixes: summary.fixes, devices: devices.size });
       this.remember(orgId, rows);
     });
     summary.devices = devices.size;
     if (seen) for (const k of devices.keys()) seen.add(k);
+    for (const a of afterCommit) a();
     summary.zoneEvents = presence.commit(this.core.bus);
     if (maxAt > -Infinity) {
       tracker.expire(maxAt, this.core.bus);

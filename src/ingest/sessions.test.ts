@@ -74,3 +74,21 @@ test('the Aruba examples build the sessions WiFiTrace would', () => {
   ]);
   assert.equal(b.strayDisassociations, 4);
 });
+
+test('a restored open session goes on as if the builder had never stopped', () => {
+  const before = new AssociationSessionBuilder({ idleTimeoutMs: 30 * MIN });
+  before.push(ev('associate', 'ap1', 0, 'a'));
+  before.push(ev('associate', 'ap1', 5, 'a'));
+  const open = before.current({ idType: 'mac', deviceId: 'a' })!;
+  assert.equal(open.lastMs, 5 * MIN);
+  assert.equal(before.lastActivityMs(open.session), 5 * MIN);
+
+  const after = new AssociationSessionBuilder({ idleTimeoutMs: 30 * MIN });
+  after.restore({ ...open.session }, open.lastMs);
+  assert.equal(after.openCount, 1);
+  const closed = after.push(ev('disassociate', 'ap1', 20, 'a'));
+  assert.deepEqual(closed.map(brief), ['ap1 0-20 disassociation 3']);
+  assert.equal(after.lastActivityMs(closed[0]!), undefined, 'closed sessions have no last activity');
+  after.restore({ ...open.session, eventCount: 2 }, open.lastMs);
+  assert.deepEqual(after.expire(36 * MIN).map(brief), ['ap1 0-5 timeout 2'], 'idle time counts from the restored last event');
+});

@@ -112,6 +112,35 @@ export class AssociationSessionBuilder {
   }
 
   /**
+   * The device's open session and its last event time, if it has one.
+   *
+   * @example b.current({ idType: 'mac', deviceId })?.session.apKey // 'ap01'
+   */
+  current(ref: Pick<Association, 'idType' | 'deviceId'>): { session: AssociationSession; lastMs: number } | undefined {
+    const o = this.open.get(this.key(ref));
+    return o ? { session: o.session, lastMs: o.lastMs } : undefined;
+  }
+
+  /** Last event time (ms) of `session` while it is open; undefined once it has been closed. */
+  lastActivityMs(session: AssociationSession): number | undefined {
+    const o = this.open.get(this.key(session));
+    return o && o.session === session ? o.lastMs : undefined;
+  }
+
+  /**
+   * Put back a session that was open before a restart (read from the store), with its last event
+   * time. Restore in order of last activity, oldest first, before pushing new events; a device
+   * restored twice keeps the later one.
+   *
+   * @example for (const r of openRows) b.restore(sessionOf(r), r.end_ms)
+   */
+  restore(session: AssociationSession, lastMs: number): void {
+    const k = this.key(session);
+    this.open.delete(k);
+    this.open.set(k, { session, lastMs });
+  }
+
+  /**
    * Close the sessions idle since before `nowMs - idleTimeoutMs`, at their last event. Call it
    * periodically (with the stream's clock) so sessions of silent devices end.
    */

@@ -29,6 +29,8 @@ export const ERROR_CATALOGUE = {
   CAIRN_ERR_INGEST_UNSUPPORTED: { status: 422, message: 'The payload is well-formed but not supported.' },
   CAIRN_ERR_INGEST_BACKPRESSURE: { status: 503, message: 'Ingest is saturated; retry after a moment.' },
   CAIRN_ERR_SYSLOG_MALFORMED: { status: 400, message: 'The syslog line could not be parsed.' },
+  CAIRN_ERR_MQTT_UNKNOWN_SENSOR: { status: 422, message: 'The MQTT topic names no org, or no sensor registered at that site.' },
+  CAIRN_ERR_MQTT_BROKER: { status: 503, message: 'The MQTT broker is unreachable or refused Cairn\'s subscriber.' },
   CAIRN_ERR_PCAP_CORRUPT: { status: 422, message: 'The capture file is corrupt or truncated.' },
   CAIRN_ERR_PCAP_UNSUPPORTED: { status: 422, message: 'The capture link type or format is not supported.' },
   CAIRN_ERR_TLS_MALFORMED: { status: 422, message: 'The TLS handshake could not be parsed.' },

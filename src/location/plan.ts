@@ -1,7 +1,8 @@
 /**
  * An org's floor plan as the location engine needs it on the hot path: floors with their bounds
  * and a `ZoneIndex` built from the tenancy zones, the registered sensors and APs with their
- * path-loss models (site calibration, per-sensor overrides), looked up by MAC, vendor id or id.
+ * path-loss models (site calibration, per-sensor overrides), looked up by MAC, vendor id or id,
+ * and the zones that stand for a vendor's own zones (Mist `zone_id`).
  * Cached per org and dropped when zones, floors, sensors or calibrations change, so a batch
  * pays one map lookup, not a query.
  */
@@ -45,14 +46,27 @@ export const DEFAULT_WIFI_MODEL: Readonly<PathLossModel> = Object.freeze({ txPow
 /** Shadowing σ (dB) assumed until a site is calibrated. */
 export const DEFAULT_SHADOWING_SIGMA_DB = 4;
 
-/** An org's plan: floors by id, sensors by every key readings may name them with. */
+/** Where a vendor's own zone (Mist `zone_id`) is in Cairn: the zone standing for it, by index on its floor. */
+export interface VendorZone {
+  floor: FloorPlan;
+  /** Index into `floor.zoneIds` (what `floor.zones.zoneIndexAt` would return inside it). */
+  zoneIdx: number;
+}
+
+/** An org's plan: floors by id, sensors by every key readings may name them with, zones by vendor zone id. */
 export class OrgPlan {
   constructor(
     readonly orgId: string,
     readonly floors: ReadonlyMap<string, FloorPlan>,
     private readonly sensors: ReadonlyMap<string, PlacedSensor>,
     readonly sensorCount: number,
+    private readonly vendorZones: ReadonlyMap<string, VendorZone> = new Map(),
   ) {}
+
+  /** The Cairn zone that stands for the vendor's zone id (set on the zone as `vendorZoneId`), if any. */
+  vendorZone(vendorZoneId: string): VendorZone | undefined {
+    return this.vendorZones.get(vendorZoneId);
+  }
 
   /** The sensor a reading names: by MAC (`aa:bb:…`), vendor id or Cairn id, case-insensitive. */
   sensor(key: string): PlacedSensor | undefined {
@@ -71,12 +85,19 @@ export async function loadOrgPlan(x: Executor, orgId: string): Promise<OrgPlan> 
   const t = reposFor(x).tenancy;
   const repo = new LocationRepo(x);
   const floors = new Map<string, FloorPlan>();
+  const vendorZones = new Map<string, VendorZone>();
   for (const site of await t.listSites(orgId)) {
     for (const f of await t.listFloors(orgId, site.id)) {
-      const zones = (await t.listZones(orgId, f.id)).map((z) => ({ id: z.id, polygon: { outer: (JSON.parse(z.polygon) as [number, number][]).flat() } }));
+      const rows = await t.listZones(orgId, f.id);
+      const zones = rows.map((z) => ({ id: z.id, polygon: { outer: (JSON.parse(z.polygon) as [number, number][]).flat() } }));
       const index = new ZoneIndex(zones);
       const cellKeys = [`${f.id}|`, ...index.zoneIds.map((z) => `${f.id}|${z}`)];
-      floors.set(f.id, { id: f.id, siteId: f.site_id, widthM: f.width_m, heightM: f.height_m, bounds: { minX: 0, minY: 0, maxX: f.width_m, maxY: f.height_m }, zones: index, zoneIds: index.zoneIds, cellKeys });
+      const floor: FloorPlan = { id: f.id, siteId: f.site_id, widthM: f.width_m, heightM: f.height_m, bounds: { minX: 0, minY: 0, maxX: f.width_m, maxY: f.height_m }, zones: index, zoneIds: index.zoneIds, cellKeys };
+      floors.set(f.id, floor);
+      for (const z of rows) {
+        const zoneIdx = z.vendor_zone_id ? index.zoneIds.indexOf(z.id) : -1;
+        if (zoneIdx >= 0) vendorZones.set(z.vendor_zone_id!, { floor, zoneIdx });
+      }
     }
   }
   const cals = new Map((await repo.listCalibrations(orgId)).map((c) => [c.site_id, c]));
@@ -100,7 +121,7 @@ export async function loadOrgPlan(x: Executor, orgId: string): Promise<OrgPlan> 
     if (r.mac) sensors.set(r.mac, s);
     if (r.vendor_id) sensors.set(r.vendor_id.toLowerCase(), s);
   }
-  return new OrgPlan(orgId, floors, sensors, rows.length);
+  return new OrgPlan(orgId, floors, sensors, rows.length, vendorZones);
 }
 
 /**

@@ -51,7 +51,7 @@ export class PresenceTracker {
 
   constructor(
     readonly orgId: string,
-    private readonly idleMs: number,
+    readonly idleMs: number,
   ) {}
 
   begin(): PresenceBatch {
@@ -120,8 +120,10 @@ export class PresenceBatch {
       this.count(floor, zoneIdx, cellKey, bucket, randomized);
     }
     if (atMs < s.lastMs) return; // late: counted, but it does not move the device
-    if (s.cellKey !== cellKey) {
-      if (s.zoneId !== '') this.transitions.push(['location.zone.exited', this.tracker.event(s, s.zoneId, atMs)]);
+    // Back after more than the idle time (before a sweep forgot it): it left at its last sighting.
+    const gone = atMs - s.lastMs > this.tracker.idleMs;
+    if (s.cellKey !== cellKey || gone) {
+      if (s.zoneId !== '') this.transitions.push(['location.zone.exited', this.tracker.event(s, s.zoneId, gone ? s.lastMs : atMs)]);
       s.siteId = floor.siteId;
       s.floorId = floor.id;
       s.zoneId = zoneIdx < 0 ? '' : floor.zoneIds[zoneIdx]!;
@@ -129,6 +131,15 @@ export class PresenceBatch {
       if (s.zoneId !== '') this.transitions.push(['location.zone.entered', this.tracker.event(s, s.zoneId, atMs)]);
     }
     s.lastMs = atMs;
+  }
+
+  /**
+   * Where the device is now, as this batch sees it: `floorId|zoneId` (`floorId|` on the floor in
+   * no zone), or undefined when it is not being followed. Vendor zone exits check it, so an exit
+   * from a zone the device already left moves nothing.
+   */
+  cellOf(key: string): string | undefined {
+    return (this.touched.get(key) ?? this.tracker.state.get(key))?.cellKey;
   }
 
   private count(floor: FloorPlan, zoneIdx: number, cellKey: string, bucket: number, randomized: boolean): void {
@@ -156,6 +167,15 @@ export class PresenceBatch {
     const out: PresenceDelta[] = [];
     for (const m of this.deltas.values()) for (const d of m.values()) out.push(d);
     return out;
+  }
+
+  /**
+   * What the batch changed, for state kept durably in its transaction (zone visits, issue 4): the
+   * zone transitions in order (the event objects `commit` emits) and each touched device's new
+   * state by pseudonym (`eventDevice` null: only aggregates may be kept for it).
+   */
+  get changes(): { readonly transitions: readonly Transition[]; readonly touched: ReadonlyMap<string, Readonly<DeviceState>> } {
+    return { transitions: this.transitions, touched: this.touched };
   }
 
   /** After the commit: apply the overlay and emit the zone transitions in order. */

@@ -245,6 +245,7 @@ export async function runSimulate(o: SimulateRunOptions): Promise<SimulateSummar
     if (!isLoopbackHost(url.hostname)) bad('--url must point at this machine (localhost, 127.0.0.1 or ::1): simulated data stays local.');
     if (!HTTP_FORMATS.includes(o.format)) bad(`--url takes ${HTTP_FORMATS.join(', ')}; write ${o.format} to files with --out.`);
     if (url.pathname === '/' && o.format === 'native') url.pathname = '/api/v1/ingest/observations';
+    if (url.pathname === '/' && o.format === 'encounters') url.pathname = '/api/v1/ingest/encounters';
     if (!(Number.isFinite(o.rate ?? 20) && (o.rate ?? 20) > 0 && (o.rate ?? 20) <= 10_000)) bad('--rate must be 1 to 10 000 requests per second.');
     if (!(Number.isInteger(o.maxRequests ?? 1_000) && (o.maxRequests ?? 1_000) >= 1)) bad('--max-requests must be a positive whole number.');
   }

@@ -1,11 +1,11 @@
-/** Spaces firehose consumer against a real local HTTP server replaying a recorded stream: drops, 503, idle, sink failures, exactly-once. */
+/** Spaces firehose consumer against a real local HTTP server replaying a recorded stream: drops, 503, idle, sink failures, exactly-once, batches and their checkpoints across a restart. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CairnError } from '../../kernel/errors.ts';
 import { readFormat } from '../testdata.ts';
-import { SPACES_FIREHOSE_PATH, SpacesFirehoseConsumer, type FirehoseState } from './consumer.ts';
+import { SPACES_FIREHOSE_PATH, SpacesFirehoseConsumer, type FirehoseBatch, type FirehoseCheckpoint, type FirehoseState } from './consumer.ts';
 import type { SpacesRecord } from './firehose.ts';
 
 const BASE_TS = 1641977166586;
@@ -194,6 +194,107 @@ test('a connection that goes silent is dropped after idleTimeoutMs and resumed',
     await until(() => got.length >= 8);
     assert.deepEqual(got, Array.from({ length: 8 }, (_, i) => `event-${i}`));
     assert.ok(states.some((s) => s.state === 'backoff' && s.reason === 'idle'), JSON.stringify(states));
+  } finally {
+    await c.stop();
+    await done;
+    await srv.close();
+  }
+});
+
+/** 60 location events 100 ms apart, with three out of order: e26 and e27 arrive late (before the cut at 30), e35 after it. */
+function outOfOrderStream(): { uid: string; ts: number; line: string }[] {
+  const dlu = JSON.parse(readFormat('cisco-spaces-device_location_update.json')) as Record<string, unknown> & { deviceLocationUpdate: { device: { macAddress: string } } };
+  const late: Record<number, number> = { 26: 15, 27: 20, 35: 28 };
+  return Array.from({ length: EVENTS }, (_, i) => {
+    const ts = BASE_TS + (late[i] ?? i) * 100;
+    const rec = structuredClone(dlu);
+    rec['recordUid'] = `event-${i}`;
+    rec['recordTimestamp'] = ts;
+    rec.deviceLocationUpdate.device.macAddress = `00:39:a7:8f:4a:${i.toString(16).padStart(2, '0')}`;
+    return { uid: `event-${i}`, ts, line: JSON.stringify(rec) };
+  });
+}
+
+test('batch mode: each batch carries its checkpoint; a consumer restarted from it replays the overlap and delivers the rest exactly once', async () => {
+  const stream = outOfOrderStream();
+  const froms: number[] = [];
+  let n = 0;
+  const srv = await serve((req, res) => {
+    const from = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('fromTimestamp') ?? 0);
+    froms.push(from);
+    n++;
+    const lines = stream.filter((r) => r.ts >= from).map((r) => r.line + '\n');
+    res.writeHead(200);
+    // The first process sees 30 events, then the stream stalls (the process is stopped); the second gets the rest.
+    res.write((n === 1 ? lines.slice(0, 30) : lines).join(''));
+  });
+  const delivered: string[] = [];
+  let saved: FirehoseCheckpoint | undefined;
+  const sink = async (b: FirehoseBatch) => {
+    await sleep(0);
+    delivered.push(...b.records.map((r) => r.recordUid));
+    saved = b.checkpoint; // what a store commits with the batch
+  };
+  const opts = { url: srv.url, apiKey: 'k', resumeOverlapMs: 1000, lingerMs: 20, initialBackoffMs: 5, random: () => 0 };
+  const first = new SpacesFirehoseConsumer({ ...opts, fromTimestamp: BASE_TS, onBatch: sink });
+  const done1 = first.run();
+  try {
+    await until(() => delivered.length >= 30);
+  } finally {
+    await first.stop();
+    await done1;
+  }
+  assert.deepEqual(saved, first.checkpoint);
+  assert.equal(saved!.recordTimestamp, BASE_TS + 2900);
+  assert.deepEqual(new Set(saved!.boundaryUids), new Set(['event-19', 'event-20', 'event-21', 'event-22', 'event-23', 'event-24', 'event-25', 'event-27', 'event-28', 'event-29']), 'every uid inside the overlap, the late e27 included, the older late e26 not');
+
+  const second = new SpacesFirehoseConsumer({ ...opts, checkpoint: saved!, onBatch: sink });
+  const done2 = second.run();
+  try {
+    await until(() => second.lastRecordTimestamp === BASE_TS + 5900);
+    assert.equal(froms[1], BASE_TS + 2900 - 1000, 'resumes the overlap before the checkpoint');
+    assert.deepEqual([...delivered].sort(), stream.map((r) => r.uid).sort(), 'every event exactly once');
+    assert.equal(second.stats.duplicates, 10, 'the overlap replayed e19–e29 (e26 is older than it), all dropped');
+  } finally {
+    await second.stop();
+    await done2;
+    await srv.close();
+  }
+});
+
+test('batch mode: batches are at most maxBatch; a failed batch is replayed whole after the reconnect', async () => {
+  const stream = recordedStream().filter((r) => r.uid.startsWith('event-')).slice(0, 25);
+  const srv = await serve((req, res) => {
+    const from = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('fromTimestamp') ?? 0);
+    res.writeHead(200);
+    res.write(stream.filter((r) => r.ts >= from).map((r) => r.line + '\n').join(''));
+  });
+  const sizes: number[] = [];
+  const delivered: string[] = [];
+  let failed = false;
+  const c = new SpacesFirehoseConsumer({
+    url: srv.url,
+    apiKey: 'k',
+    fromTimestamp: BASE_TS,
+    maxBatch: 10,
+    lingerMs: 20,
+    initialBackoffMs: 5,
+    random: () => 0,
+    onBatch: async ({ records }) => {
+      if (!failed && records.some((r) => r.recordUid === 'event-12')) {
+        failed = true;
+        throw new Error('database busy');
+      }
+      sizes.push(records.length);
+      delivered.push(...records.map((r) => r.recordUid));
+    },
+  });
+  const done = c.run();
+  try {
+    await until(() => c.lastRecordTimestamp === stream.at(-1)!.ts);
+    assert.ok(failed);
+    assert.ok(sizes.every((s) => s >= 1 && s <= 10), JSON.stringify(sizes));
+    assert.deepEqual(delivered, stream.map((r) => r.uid), 'in order, each once');
   } finally {
     await c.stop();
     await done;

@@ -5,6 +5,8 @@
  * observations (or every `flushMs`). TCP senders are paused while too much is waiting
  * (back-pressure); UDP has no way to slow a sender, so datagrams beyond the limit are counted as
  * rejected (`backpressure`). Every refused line is counted by reason. Off unless a port is set.
+ * The association events also go to the org's live session feed (`session-store.ts`), committed
+ * with each flush: sessions are stored while open, so a restart resumes them.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -17,6 +19,7 @@ import type { Ctx } from '../../privacy/index.ts';
 import { ingestReasonOf } from '../errors.ts';
 import type { IngestService } from '../service.ts';
 import type { PersonalField, RawObservation } from '../types.ts';
+import type { SessionFeed } from '../session-store.ts';
 import { associationToObservation, syslogAssociation } from './associations.ts';
 import { SyslogFramer } from './framing.ts';
 import { parseSyslogLine } from './syslog.ts';
@@ -41,6 +44,8 @@ export interface SyslogListenerStats {
   observations: number;
   rejected: number;
   batches: number;
+  /** Association sessions opened (stored). */
+  sessions: number;
 }
 
 const CTX: Ctx = { actor: { kind: 'system', id: 'syslog-listener' }, bindings: [], requestId: 'syslog-listener' };
@@ -60,7 +65,8 @@ export class SyslogListener {
   private timer: NodeJS.Timeout | undefined;
   private paused = false;
   private collect: PersonalField[] = [];
-  readonly stats: SyslogListenerStats = { lines: 0, observations: 0, rejected: 0, batches: 0 };
+  private feed: SessionFeed | undefined;
+  readonly stats: SyslogListenerStats = { lines: 0, observations: 0, rejected: 0, batches: 0, sessions: 0 };
 
   constructor(
     private readonly ingest: IngestService,
@@ -73,6 +79,7 @@ export class SyslogListener {
   async start(): Promise<{ udp?: AddressInfo; tcp?: AddressInfo }> {
     const { eff } = await this.ingest.open(CTX, this.opts.orgId, this.opts.siteId);
     this.collect = [...(eff.collect.get('syslog') ?? [])];
+    this.feed = this.ingest.sessions?.listenerFeed(this.opts.orgId, this.opts.siteId);
     const out: { udp?: AddressInfo; tcp?: AddressInfo } = {};
     if (this.opts.udpPort !== undefined) {
       const udp = createSocket(this.opts.host.includes(':') ? 'udp6' : 'udp4');
@@ -133,19 +140,20 @@ export class SyslogListener {
     try {
       const a = syslogAssociation(parseSyslogLine(text, { referenceMs: this.clock.nowMs() }), { collect: this.collect });
       if (!a) return;
+      this.feed?.push(a);
       const o = associationToObservation(a);
-      if (!o) {
-        if (a.idType === 'hashed') this.refuse('hashed_client');
-        return;
+      if (o) {
+        this.pending.push(o);
+        this.stats.observations++;
+      } else if (a.idType === 'hashed') {
+        return this.refuse('hashed_client');
       }
-      this.pending.push(o);
-      this.stats.observations++;
     } catch (e) {
       if (!isCairnError(e)) throw e;
       this.refuse(ingestReasonOf(e));
       return;
     }
-    if (this.pending.length >= 1000) this.flush();
+    if (this.pending.length >= 1000 || (this.feed?.pending ?? 0) >= 1000) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.opts.flushMs ?? 250);
     if (!this.paused && this.pending.length + this.inFlight >= this.maxPending) this.pause(true);
   }
@@ -174,6 +182,15 @@ export class SyslogListener {
           this.inFlight -= observations.length;
           if (this.paused && this.pending.length + this.inFlight < this.maxPending / 2) this.pause(false);
         });
+    }
+    const feed = this.feed;
+    if (feed && feed.pending > 0) {
+      this.chain = this.chain
+        .then(async () => {
+          const { db, eff } = await this.ingest.open(CTX, this.opts.orgId, this.opts.siteId);
+          this.stats.sessions += (await feed.commit(db, CTX, eff)).opened;
+        })
+        .catch((err: unknown) => this.log.error({ err }, 'syslog association sessions failed'));
     }
     return this.chain;
   }

@@ -6,7 +6,7 @@
 import { CairnError, notFoundOrNoAccess } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
 import { DAY_MS, toIso } from '../../kernel/clock.ts';
-import { controlRepo, reposFor, type Database, type FloorRow, type OrgRow, type SiteRow, type ZoneRow } from '../../storage/index.ts';
+import { controlRepo, reposFor, type Database, type FloorRow, type OrgRow, type SiteRow, type TenancyRepo, type ZoneRow } from '../../storage/index.ts';
 import { AccessService } from '../access/index.ts';
 import type { Ctx } from '../context.ts';
 import type { Core } from '../core.ts';
@@ -47,13 +47,15 @@ export interface Zone {
   /** Vertices in metres from the floor's top-left corner. */
   polygon: Point[];
   occupancyLimit: number | null;
+  /** The vendor's own zone id (Mist `zone_id`) whose enter/exit events count as this zone's; unique per org. */
+  vendorZoneId: string | null;
   createdAt: string;
 }
 
 const orgOut = (r: OrgRow): Org => ({ id: r.id, name: r.name, country: r.country, region: r.region, createdAt: toIso(r.created_at) });
 const siteOut = (r: SiteRow): Site => ({ id: r.id, orgId: r.org_id, name: r.name, timezone: r.timezone, createdAt: toIso(r.created_at) });
 const floorOut = (r: FloorRow): Floor => ({ id: r.id, orgId: r.org_id, siteId: r.site_id, name: r.name, level: r.level, widthM: r.width_m, heightM: r.height_m, hasPlan: r.plan_mime !== null, createdAt: toIso(r.created_at) });
-const zoneOut = (r: ZoneRow): Zone => ({ id: r.id, orgId: r.org_id, siteId: r.site_id, floorId: r.floor_id, name: r.name, polygon: JSON.parse(r.polygon) as Point[], occupancyLimit: r.occupancy_limit, createdAt: toIso(r.created_at) });
+const zoneOut = (r: ZoneRow): Zone => ({ id: r.id, orgId: r.org_id, siteId: r.site_id, floorId: r.floor_id, name: r.name, polygon: JSON.parse(r.polygon) as Point[], occupancyLimit: r.occupancy_limit, vendorZoneId: r.vendor_zone_id ?? null, createdAt: toIso(r.created_at) });
 
 function segmentsCross(a: Point, b: Point, c: Point, d: Point): boolean {
   const o = (p: Point, q: Point, r: Point) => Math.sign((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]));
@@ -75,6 +77,16 @@ export function validatePolygon(poly: Point[], widthM: number, heightM: number):
       if (segmentsCross(poly[i]!, poly[(i + 1) % n]!, poly[j]!, poly[(j + 1) % n]!)) throw new CairnError('CAIRN_ERR_VALIDATION', 'The zone polygon crosses itself.', { field: 'polygon' });
     }
   }
+}
+
+/** A vendor zone id is trimmed, 1-128 characters, and names at most one zone of the org. */
+async function checkVendorZoneId(r: TenancyRepo, orgId: string, zoneId: string, raw: string | null): Promise<string | null> {
+  if (raw === null) return null;
+  const id = raw.trim();
+  if (!id || id.length > 128) throw new CairnError('CAIRN_ERR_VALIDATION', 'vendorZoneId must be 1-128 characters.', { field: 'vendorZoneId' });
+  const other = await r.getZoneByVendorId(orgId, id);
+  if (other && other.id !== zoneId) throw new CairnError('CAIRN_ERR_CONFLICT', 'Another zone of this org already stands for that vendor zone.', { field: 'vendorZoneId' });
+  return id;
 }
 
 const PLAN_TYPES: [string, (b: Buffer) => boolean][] = [
@@ -350,7 +362,7 @@ export class TenancyService {
     return zoneOut(row);
   }
 
-  async createZone(ctx: Ctx, orgId: string, floorId: string, input: { name: string; polygon: Point[]; occupancyLimit?: number | null }): Promise<Zone> {
+  async createZone(ctx: Ctx, orgId: string, floorId: string, input: { name: string; polygon: Point[]; occupancyLimit?: number | null; vendorZoneId?: string | null }): Promise<Zone> {
     const siteId = await this.floorSite(orgId, floorId);
     const { db } = await this.core.access.enforce(ctx, 'zone', 'create', { orgId, siteId }, `floor:${floorId}`);
     const now = this.core.clock.nowMs();
@@ -360,6 +372,7 @@ export class TenancyService {
       if (!floor) throw notFoundOrNoAccess();
       validatePolygon(input.polygon, floor.width_m, floor.height_m);
       const row: ZoneRow = { id: newId(now), org_id: orgId, site_id: floor.site_id, floor_id: floorId, name: input.name.trim(), polygon: JSON.stringify(input.polygon), occupancy_limit: input.occupancyLimit ?? null, created_at: now };
+      row.vendor_zone_id = await checkVendorZoneId(r, orgId, row.id, input.vendorZoneId ?? null);
       await r.insertZone(row);
       await this.core.audit.record(x, ctx, orgId, 'zone.create', `zone:${row.id}`, { floorId });
       return zoneOut(row);
@@ -368,7 +381,7 @@ export class TenancyService {
     return zone;
   }
 
-  async updateZone(ctx: Ctx, orgId: string, zoneId: string, patch: { name?: string; polygon?: Point[]; occupancyLimit?: number | null }): Promise<Zone> {
+  async updateZone(ctx: Ctx, orgId: string, zoneId: string, patch: { name?: string; polygon?: Point[]; occupancyLimit?: number | null; vendorZoneId?: string | null }): Promise<Zone> {
     const siteId = await this.zoneSite(orgId, zoneId);
     const { db } = await this.core.access.enforce(ctx, 'zone', 'update', { orgId, siteId }, `zone:${zoneId}`);
     const zone = await db.tx(async (x) => {
@@ -382,6 +395,7 @@ export class TenancyService {
       }
       if (patch.name !== undefined) row.name = patch.name.trim();
       if (patch.occupancyLimit !== undefined) row.occupancy_limit = patch.occupancyLimit;
+      if (patch.vendorZoneId !== undefined) row.vendor_zone_id = await checkVendorZoneId(r, orgId, zoneId, patch.vendorZoneId);
       await r.updateZone(row);
       await this.core.audit.record(x, ctx, orgId, 'zone.update', `zone:${zoneId}`, { fields: Object.keys(patch) });
       return zoneOut(row);

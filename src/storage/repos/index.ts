@@ -18,6 +18,14 @@ export * from './threat.ts';
 export * from './tls.ts';
 export * from './ingest.ts';
 export * from './location.ts';
+export * from './proximity.ts';
+export * from './occupancy.ts';
+export * from './delivery.ts';
+export * from './mqtt.ts';
+export * from './sessions.ts';
+export * from './fix-history.ts';
+export * from './journeys.ts';
+export * from './people.ts';
 
 export interface Repos {
   tenancy: TenancyRepo;

@@ -1,8 +1,8 @@
 /**
  * Ingest storage: per-org ingest settings (what is collected; webhook secrets encrypted under the
- * org key), vendor record ids already stored (idempotent re-delivery) and the bulk device upsert
- * the pipeline uses: same table, columns and merge rules as `DevicesRepo.upsert`, many rows per
- * statement.
+ * org key), each org's Cisco Spaces firehose (API key encrypted) and its resume cursor, vendor
+ * record ids already stored (idempotent re-delivery) and the bulk device upsert the pipeline
+ * uses: same table, columns and merge rules as `DevicesRepo.upsert`, many rows per statement.
  */
 import type { Executor } from '../db.ts';
 import type { DeviceRow } from './devices.ts';
@@ -16,6 +16,26 @@ export interface IngestSettingsRow {
   mist_secret_enc: Buffer | null;
   /** Meraki Scanning API shared secret, AES-GCM under the org data key. */
   meraki_secret_enc: Buffer | null;
+  updated_at: number;
+}
+
+export interface SpacesFirehoseRow {
+  org_id: string;
+  /** 1 when `serve` streams this org's firehose. */
+  enabled: number;
+  /** The partner firehose endpoint (infrastructure, not personal). */
+  url: string | null;
+  /** The partner app's API key, AES-GCM under the org data key (a credential, not personal data). */
+  api_key_enc: Buffer | null;
+  updated_at: number;
+}
+
+export interface SpacesCursorRow {
+  org_id: string;
+  /** Highest `recordTimestamp` committed, epoch ms. */
+  record_ms: number;
+  /** JSON array of the recordUids committed in the resume overlap before `record_ms` (Spaces event ids). */
+  boundary_uids: string;
   updated_at: number;
 }
 
@@ -33,6 +53,34 @@ export class IngestRepo {
        ON CONFLICT (org_id) DO UPDATE SET settings = excluded.settings, mist_secret_enc = excluded.mist_secret_enc, meraki_secret_enc = excluded.meraki_secret_enc, updated_at = excluded.updated_at`,
       [r.org_id, r.settings, r.mist_secret_enc, r.meraki_secret_enc, r.updated_at],
     );
+  }
+
+  getFirehose(orgId: string): Promise<SpacesFirehoseRow | undefined> {
+    return this.x.get<SpacesFirehoseRow>('SELECT * FROM spaces_firehose WHERE org_id = $1', [orgId]);
+  }
+  /** Orgs of this store whose firehose is on. */
+  listEnabledFirehoses(): Promise<SpacesFirehoseRow[]> {
+    return this.x.all<SpacesFirehoseRow>('SELECT * FROM spaces_firehose WHERE enabled = 1 ORDER BY org_id');
+  }
+  async putFirehose(r: SpacesFirehoseRow): Promise<void> {
+    await this.x.run(
+      `INSERT INTO spaces_firehose (org_id, enabled, url, api_key_enc, updated_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (org_id) DO UPDATE SET enabled = excluded.enabled, url = excluded.url, api_key_enc = excluded.api_key_enc, updated_at = excluded.updated_at`,
+      [r.org_id, r.enabled, r.url, r.api_key_enc, r.updated_at],
+    );
+  }
+  getFirehoseCursor(orgId: string): Promise<SpacesCursorRow | undefined> {
+    return this.x.get<SpacesCursorRow>('SELECT * FROM spaces_firehose_cursor WHERE org_id = $1', [orgId]);
+  }
+  async putFirehoseCursor(r: SpacesCursorRow): Promise<void> {
+    await this.x.run(
+      `INSERT INTO spaces_firehose_cursor (org_id, record_ms, boundary_uids, updated_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (org_id) DO UPDATE SET record_ms = excluded.record_ms, boundary_uids = excluded.boundary_uids, updated_at = excluded.updated_at`,
+      [r.org_id, r.record_ms, r.boundary_uids, r.updated_at],
+    );
+  }
+  async deleteFirehoseCursor(orgId: string): Promise<void> {
+    await this.x.run('DELETE FROM spaces_firehose_cursor WHERE org_id = $1', [orgId]);
   }
 
   /**

@@ -36,6 +36,8 @@ export interface ZoneRow {
   polygon: string;
   occupancy_limit: number | null;
   created_at: number;
+  /** The vendor's own zone id (Mist `zone_id`) this zone stands for; unique per org. */
+  vendor_zone_id?: string | null;
 }
 
 const FLOOR_COLS = 'id, org_id, site_id, name, level, width_m, height_m, plan_mime, created_at';
@@ -98,7 +100,7 @@ export class TenancyRepo {
   }
 
   async insertZone(z: ZoneRow): Promise<void> {
-    await this.x.run('INSERT INTO zones (id, org_id, site_id, floor_id, name, polygon, occupancy_limit, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [z.id, z.org_id, z.site_id, z.floor_id, z.name, z.polygon, z.occupancy_limit, z.created_at]);
+    await this.x.run('INSERT INTO zones (id, org_id, site_id, floor_id, name, polygon, occupancy_limit, created_at, vendor_zone_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [z.id, z.org_id, z.site_id, z.floor_id, z.name, z.polygon, z.occupancy_limit, z.created_at, z.vendor_zone_id ?? null]);
   }
   getZone(orgId: string, id: string): Promise<ZoneRow | undefined> {
     return this.x.get<ZoneRow>('SELECT * FROM zones WHERE org_id = $1 AND id = $2', [orgId, id]);
@@ -107,7 +109,11 @@ export class TenancyRepo {
     return this.x.all<ZoneRow>('SELECT * FROM zones WHERE org_id = $1 AND floor_id = $2 ORDER BY name, id', [orgId, floorId]);
   }
   async updateZone(z: ZoneRow): Promise<void> {
-    await this.x.run('UPDATE zones SET name = $3, polygon = $4, occupancy_limit = $5 WHERE org_id = $1 AND id = $2', [z.org_id, z.id, z.name, z.polygon, z.occupancy_limit]);
+    await this.x.run('UPDATE zones SET name = $3, polygon = $4, occupancy_limit = $5, vendor_zone_id = $6 WHERE org_id = $1 AND id = $2', [z.org_id, z.id, z.name, z.polygon, z.occupancy_limit, z.vendor_zone_id ?? null]);
+  }
+  /** The zone of the org that stands for the vendor's zone `vendorZoneId`, if any. */
+  getZoneByVendorId(orgId: string, vendorZoneId: string): Promise<ZoneRow | undefined> {
+    return this.x.get<ZoneRow>('SELECT * FROM zones WHERE org_id = $1 AND vendor_zone_id = $2', [orgId, vendorZoneId]);
   }
   async deleteZone(orgId: string, id: string): Promise<number> {
     return (await this.x.run('DELETE FROM zones WHERE org_id = $1 AND id = $2', [orgId, id])).changes;

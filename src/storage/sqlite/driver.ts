@@ -38,20 +38,53 @@ function bindable(v: unknown): unknown {
   return v;
 }
 
+/** A prepared statement with its parameter order; `inOrder` when each `$n` appears once, as `$1, $2, …`. */
+interface Prepared {
+  st: BetterSqlite3.Statement;
+  order: number[];
+  inOrder: boolean;
+}
+
 abstract class SqliteExecutor implements Executor {
   readonly engine = 'sqlite' as const;
   abstract readonly name: string;
-  private stmts = new Map<string, BetterSqlite3.Statement>();
+  /** Prepared statements by the SQL as written (`$n`), so the hot path pays one lookup. */
+  private stmts = new Map<string, Prepared>();
   constructor(protected readonly db: BetterSqlite3.Database) {}
 
-  protected prepare(sql: string, params: readonly unknown[]): [BetterSqlite3.Statement, unknown[]] {
-    const r = rewritePlaceholders(sql);
-    let st = this.stmts.get(r.sql);
-    if (!st) {
-      st = this.db.prepare(r.sql);
-      this.stmts.set(r.sql, st);
+  private prepared(sql: string): Prepared {
+    let p = this.stmts.get(sql);
+    if (!p) {
+      const r = rewritePlaceholders(sql);
+      p = { st: this.db.prepare(r.sql), order: r.order, inOrder: r.order.every((v, i) => v === i) };
+      this.stmts.set(sql, p);
     }
-    return [st, r.order.map((i) => bindable(params[i]))];
+    return p;
+  }
+
+  /**
+   * The statement for `sql` and its parameters in `?` order. Bulk inserts bind hundreds of
+   * parameters per statement: when they are already in order and all bindable as they are
+   * (strings, numbers, null), the caller's array is used without a copy.
+   */
+  protected prepare(sql: string, params: readonly unknown[]): [BetterSqlite3.Statement, unknown[]] {
+    const p = this.prepared(sql);
+    const order = p.order;
+    if (p.inOrder && params.length === order.length) {
+      let plain = true;
+      for (let i = 0; i < params.length; i++) {
+        const v = params[i];
+        const t = typeof v;
+        if (t !== 'string' && t !== 'number' && v !== null) {
+          plain = false;
+          break;
+        }
+      }
+      if (plain) return [p.st, params as unknown[]];
+    }
+    const out: unknown[] = new Array(order.length);
+    for (let i = 0; i < order.length; i++) out[i] = bindable(params[order[i]!]);
+    return [p.st, out];
   }
 
   async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
@@ -72,13 +105,10 @@ abstract class SqliteExecutor implements Executor {
     return { changes: 0 };
   }
   async many(sql: string, rows: readonly (readonly unknown[])[]): Promise<void> {
-    const r = rewritePlaceholders(sql);
-    let st = this.stmts.get(r.sql);
-    if (!st) {
-      st = this.db.prepare(r.sql);
-      this.stmts.set(r.sql, st);
+    for (const row of rows) {
+      const [st, p] = this.prepare(sql, row);
+      st.run(...p);
     }
-    for (const row of rows) st.run(...r.order.map((i) => bindable(row[i])));
   }
 }
 

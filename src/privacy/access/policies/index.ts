@@ -1,10 +1,17 @@
 /** Every policy, by resource name. A resource without a policy here cannot be reached. */
 import { auditPolicy } from './audit.ts';
+import { contactTracePolicy } from './contact-trace.ts';
+import { deliveryPolicy } from './delivery.ts';
 import { devicePolicy } from './device.ts';
+import { deviceLocationPolicy } from './device-location.ts';
 import { floorPolicy } from './floor.ts';
 import { ingestPolicy } from './ingest.ts';
+import { journeyPolicy } from './journey.ts';
 import { keysPolicy } from './keys.ts';
+import { mqttPolicy } from './mqtt.ts';
+import { occupancyPolicy } from './occupancy.ts';
 import { orgPolicy } from './org.ts';
+import { personPolicy } from './person.ts';
 import { quarantinePolicy } from './quarantine.ts';
 import { retentionPolicy } from './retention.ts';
 import { sensorPolicy } from './sensor.ts';
@@ -28,11 +35,18 @@ export const POLICIES = {
   retention: retentionPolicy,
   keys: keysPolicy,
   device: devicePolicy,
+  deviceLocation: deviceLocationPolicy,
   sensor: sensorPolicy,
   ingest: ingestPolicy,
+  mqtt: mqttPolicy,
   threat: threatPolicy,
   tls: tlsPolicy,
   quarantine: quarantinePolicy,
+  occupancy: occupancyPolicy,
+  delivery: deliveryPolicy,
+  journey: journeyPolicy,
+  person: personPolicy,
+  contactTrace: contactTracePolicy,
 } as const;
 
 export type Resource = keyof typeof POLICIES;

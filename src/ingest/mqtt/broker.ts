@@ -1,0 +1,137 @@
+/**
+ * Mosquitto's side of per-sensor MQTT credentials (R-SEC-1), pure: the password hash in the
+ * format `mosquitto_passwd` 2.x writes (`$7$<iterations>$<salt>$<hash>`: PBKDF2-HMAC-SHA512, 12-byte
+ * salt, 64-byte key, base64), and the text of the `password_file` and `acl_file` in which each
+ * sensor user may only publish to its own topic `cairn/<org>/<site>/<sensor>` and Cairn's own
+ * subscriber account reads `cairn/#`. Mosquitto re-reads both files on SIGHUP.
+ */
+import { pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** Iterations `mosquitto_passwd` 2.x uses. The passwords Cairn issues are random (192 bits), so more would only slow the broker's connects. */
+export const MOSQUITTO_PBKDF2_ITERATIONS = 101;
+const SALT_BYTES = 12;
+const KEY_BYTES = 64;
+
+/**
+ * Hash a password as `mosquitto_passwd` 2.x does (its default `sha512-pbkdf2`).
+ *
+ * @example mosquittoPasswordHash('s3cret') // '$7$101$hdxDFby9bznFHPfC$ZOeP…nmA=='
+ */
+export function mosquittoPasswordHash(password: string, opts: { iterations?: number; salt?: Buffer } = {}): string {
+  const iterations = opts.iterations ?? MOSQUITTO_PBKDF2_ITERATIONS;
+  const salt = opts.salt ?? randomBytes(SALT_BYTES);
+  const key = pbkdf2Sync(password, salt, iterations, KEY_BYTES, 'sha512');
+  return `$7$${iterations}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+/**
+ * Whether `password` matches a `$7$` hash (what the broker checks at CONNECT). Other formats
+ * (`$6$` salted SHA-512 of mosquitto 1.x) are not Cairn's and answer false.
+ *
+ * @example verifyMosquittoPassword('s3cret', mosquittoPasswordHash('s3cret')) === true
+ */
+export function verifyMosquittoPassword(password: string, hash: string): boolean {
+  const m = /^\$7\$(\d{1,7})\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(hash);
+  if (!m) return false;
+  const iterations = Number(m[1]);
+  if (iterations < 1) return false;
+  const want = Buffer.from(m[3]!, 'base64');
+  const got = pbkdf2Sync(password, Buffer.from(m[2]!, 'base64'), iterations, want.length, 'sha512');
+  return want.length > 0 && timingSafeEqual(want, got);
+}
+
+/** A random password for a sensor: 24 bytes, base64url (32 characters, no `:` or spaces). */
+export function newSensorPassword(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** The broker user name of a sensor's credential. @example sensorUsername('0190…') // 'sensor-0190…' */
+export function sensorUsername(sensorId: string): string {
+  return `sensor-${sensorId}`;
+}
+
+/** The one topic a sensor may publish to. @example sensorTopic(orgId, siteId, sensorId) // 'cairn/<org>/<site>/<sensor>' */
+export function sensorTopic(orgId: string, siteId: string, sensorId: string): string {
+  return `cairn/${orgId}/${siteId}/${sensorId}`;
+}
+
+/** What the subscriber subscribes to, and what its account may read. */
+export const MQTT_SUBSCRIPTION = 'cairn/+/+/+';
+export const MQTT_SUBSCRIBER_READ = 'cairn/#';
+
+/** One sensor's entry in the broker files. */
+export interface BrokerSensorEntry {
+  username: string;
+  /** `$7$…` (never the password). */
+  passwordHash: string;
+  topic: string;
+}
+
+/** Cairn's own subscriber account: its ACL always; its password line only when its hash is known. */
+export interface BrokerSubscriberEntry {
+  username: string;
+  passwordHash?: string;
+}
+
+const SAFE_USER = /^[A-Za-z0-9._-]{1,128}$/;
+const SAFE_TOPIC = /^[A-Za-z0-9._:/#+-]{1,256}$/;
+
+function checkUser(u: string): string {
+  // A user name with ':' or a line break would corrupt the files (and could forge an entry).
+  if (!SAFE_USER.test(u)) throw new Error(`MQTT user name not usable in mosquitto files: ${JSON.stringify(u.slice(0, 40))}`);
+  return u;
+}
+
+/**
+ * The `password_file` text: `user:hash` lines, sorted, subscriber first.
+ *
+ * @example passwordFileText([{ username: 'sensor-1', passwordHash: '$7$101$…', topic: 'cairn/o/s/1' }], { username: 'cairn' })
+ */
+export function passwordFileText(sensors: readonly BrokerSensorEntry[], subscriber?: BrokerSubscriberEntry): string {
+  const lines: string[] = [];
+  if (subscriber?.passwordHash) lines.push(`${checkUser(subscriber.username)}:${subscriber.passwordHash}`);
+  for (const s of [...sensors].sort((a, b) => a.username.localeCompare(b.username))) {
+    if (!/^\$7\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/.test(s.passwordHash)) throw new Error('A stored MQTT password hash is not in $7$ format.');
+    lines.push(`${checkUser(s.username)}:${s.passwordHash}`);
+  }
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+/**
+ * The `acl_file` text: the subscriber reads `cairn/#`; each sensor user writes its own topic and
+ * nothing else (a user without lines, or not in the file, may do nothing).
+ *
+ * @example aclFileText(sensors, { username: 'cairn' })
+ */
+export function aclFileText(sensors: readonly BrokerSensorEntry[], subscriber?: BrokerSubscriberEntry): string {
+  const out = ['# Cairn MQTT ACL, generated by `cairn mqtt broker-config`; regenerate, do not edit.', '# Sensors publish only to their own topic; Cairn\'s subscriber reads cairn/#.', ''];
+  if (subscriber) out.push(`user ${checkUser(subscriber.username)}`, `topic read ${MQTT_SUBSCRIBER_READ}`, '');
+  for (const s of [...sensors].sort((a, b) => a.username.localeCompare(b.username))) {
+    if (!SAFE_TOPIC.test(s.topic) || /[#+]/.test(s.topic)) throw new Error('A sensor topic is not a plain topic name.');
+    out.push(`user ${checkUser(s.username)}`, `topic write ${s.topic}`, '');
+  }
+  return out.join('\n');
+}
+
+/**
+ * Broker settings to include next to the generated files (`include_dir`, or copy into
+ * mosquitto.conf): no anonymous clients, Cairn's files, a persistent store for queued messages,
+ * and in-flight/queue limits large enough for Cairn's batches and for a Cairn restart.
+ *
+ * @example brokerSnippet('/etc/mosquitto/cairn')
+ */
+export function brokerSnippet(dir: string): string {
+  return [
+    '# Cairn: per-sensor credentials and topic ACLs (generated by `cairn mqtt broker-config`).',
+    '# Reload after regenerating: kill -HUP <mosquitto pid>  (or systemctl reload mosquitto).',
+    'allow_anonymous false',
+    `password_file ${dir}/password_file`,
+    `acl_file ${dir}/acl_file`,
+    '# Cairn acknowledges a message only after it is stored; let up to 1000 wait unacknowledged.',
+    'max_inflight_messages 1000',
+    '# Messages kept for Cairn\'s persistent session while it is restarting.',
+    'max_queued_messages 100000',
+    'persistence true',
+    '',
+  ].join('\n');
+}
