@@ -13,3 +13,21 @@ export { PEOPLE_IMPORT_MAX, csvRows, parsePeople, parsePeopleCsv, parsePeopleJso
 export { createOccupancyServices, type OccupancyServices } from './occupancy/wiring.ts';
 export { OccupancyService, OCCUPANCY_TOPIC, mistOccupancyPayload, type AlertView as OccupancyAlertView, type BaselineInput, type BaselineView, type OccupancySettings, type OccupancySettingsPatch, type SiteLive } from './occupancy/index.ts';
 export { DeliveryService, SseStream, signatureHeaders, verifyCairnSignature, verifyMistCompatibleSignature, type ChannelInput, type ChannelPatch, type ChannelView, type DeliveryMessage, type DeliveryView } from './delivery/index.ts';
+export {
+  createProximityService,
+  ProximityService,
+  ProximityIndex,
+  DEFAULT_PROXIMITY_SETTINGS,
+  PROXIMITY_BOUNDS,
+  DEFAULT_TRACK_PARAMS,
+  caseCsv,
+  caseHtml,
+  checkPurpose,
+  type CaseFormat,
+  type CaseContact,
+  type CaseReport,
+  type CaseSummary,
+  type ProximitySettings,
+  type TraceRequest,
+  type TrackParams,
+} from './proximity/index.ts';
