@@ -1,21 +1,25 @@
 /**
  * Peak memory of the server with 10 000 live devices (issue 3 target ≤ 300 MB). The server runs
- * in a child process of its own (embedded SQLite, default configuration, so ingest back-pressure
- * at its default bound) and is measured there: peak RSS (`resourceUsage().maxRSS`) and the peaks
- * of V8 heap, external and array-buffer memory sampled every 50 ms. This process is the sensor
- * network: 10 000 BLE badges walking about a 200 m × 100 m floor with 128 sensors, every badge
- * heard by its 5 nearest sensors every 10 s of data time, sent as native batches of 1 000 over
- * loopback by 8 concurrent senders. Every stage carries state per device: the Kalman smoother,
- * the presence tracker (zone per device), the pseudonym cache, the device-row cache. The run lasts
- * past the presence idle time (5 min of data), so the figure is the steady state, and RSS at each
- * fifth of the run shows whether anything keeps growing.
+ * as deployed, `dist/main.js serve` (the esbuild bundle; embedded SQLite; default configuration,
+ * so ingest back-pressure at its default bound), in a process of its own, and is measured there:
+ * peak RSS (Linux `VmHWM`), V8 heap sampled from its /metrics every 250 ms. This process is the
+ * sensor network: 10 000 BLE badges walking about a 200 m × 100 m floor of 50 rooms with 128
+ * sensors, every badge heard by its 5 nearest sensors every 10 s of data time, sent as native
+ * batches of 1 000 over loopback by 8 concurrent senders. Every stage keeps state per device:
+ * Kalman smoother, presence tracker (zone per device), pseudonym cache, device-row cache. The run
+ * lasts past the presence idle time (5 min of data), so the peak is the steady state's, and RSS
+ * at each fifth of the run shows whether anything keeps growing.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { loadConfig, type Config } from '../src/config.ts';
+import { buildApp } from '../src/app.ts';
+import { systemCtx } from '../src/privacy/index.ts';
+import { reposFor } from '../src/storage/index.ts';
 import { DEFAULT_BLE_MODEL, rssiAtDistance } from '../src/location/index.ts';
 import { seededNormal, seededRandom } from '../src/kernel/prng.ts';
 
@@ -27,90 +31,67 @@ const SENSOR_STEP = 12.5;
 const ROUND_MS = 10_000;
 const SENDERS = 8;
 const MB = 1024 * 1024;
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const BUILD = fileURLToPath(new URL('../scripts/build.mjs', import.meta.url));
 
-interface Ready {
-  type: 'ready';
-  base: string;
+interface World {
+  orgId: string;
   token: string;
   sensors: { id: string; x: number; y: number }[];
-  baseline: { rssMB: number; heapMB: number };
-}
-interface Report {
-  type: 'report';
-  peakRssMB: number;
-  sampledPeakRssMB: number;
-  peakHeapUsedMB: number;
-  peakExternalMB: number;
-  peakArrayBuffersMB: number;
-  rssNowMB: number;
-  heapUsedNowMB: number;
-  liveDevices: number;
-  rssMBAt: number[];
 }
 
 const mb = (n: number) => Math.round((n / MB) * 10) / 10;
 
-// ---- the server (child process) ------------------------------------------------------------
-
-async function child(dataDir: string): Promise<void> {
-  const { loadConfig } = await import('../src/config.ts');
-  const { buildApp } = await import('../src/app.ts');
-  const { systemCtx } = await import('../src/privacy/index.ts');
-  const cfg = loadConfig({ env: {}, overrides: { dataDir, masterKey: randomBytes(32).toString('base64'), logLevel: 'silent', retentionIntervalMinutes: 0, auditCheckpointIntervalMinutes: 0, host: '127.0.0.1', port: 0 } });
-  const c = await buildApp(cfg);
-  const sys = systemCtx('bench');
-  const { tenancy, sensors, ingest, identity } = c.services;
-  const orgId = (await tenancy.createOrg(sys, { name: 'Memory campus', country: 'NL' })).id;
-  const siteId = (await tenancy.createSite(sys, orgId, { name: 'HQ' })).id;
-  const floorId = (await tenancy.createFloor(sys, orgId, siteId, { name: 'G', widthM: WIDTH, heightM: HEIGHT })).id;
-  for (let i = 0; i < 10; i++) for (let j = 0; j < 5; j++) await tenancy.createZone(sys, orgId, floorId, { name: `R${i}-${j}`, polygon: [[i * 20, j * 20], [i * 20 + 20, j * 20], [i * 20 + 20, j * 20 + 20], [i * 20, j * 20 + 20]] });
-  const placed: Ready['sensors'] = [];
-  for (let x = SENSOR_STEP / 2; x < WIDTH; x += SENSOR_STEP) {
-    for (let y = SENSOR_STEP / 2; y < HEIGHT; y += SENSOR_STEP) {
-      const id = `ble-${placed.length}`;
-      await sensors.create(sys, orgId, siteId, { floorId, kind: 'ble-sensor', name: id, vendorId: id, xM: x, yM: y });
-      placed.push({ id, x, y });
+/** The org, its floor (50 rooms), 128 BLE sensors and a sensor token, made before the server starts. */
+async function prepare(cfg: Config): Promise<World> {
+  const c = await buildApp(cfg, { http: false });
+  try {
+    const sys = systemCtx('test');
+    const { tenancy, sensors, ingest, identity } = c.services;
+    const orgId = (await tenancy.createOrg(sys, { name: 'Memory campus', country: 'NL' })).id;
+    const siteId = (await tenancy.createSite(sys, orgId, { name: 'HQ' })).id;
+    const floorId = (await tenancy.createFloor(sys, orgId, siteId, { name: 'G', widthM: WIDTH, heightM: HEIGHT })).id;
+    for (let i = 0; i < 10; i++) for (let j = 0; j < 5; j++) await tenancy.createZone(sys, orgId, floorId, { name: `R${i}-${j}`, polygon: [[i * 20, j * 20], [i * 20 + 20, j * 20], [i * 20 + 20, j * 20 + 20], [i * 20, j * 20 + 20]] });
+    const placed: World['sensors'] = [];
+    for (let x = SENSOR_STEP / 2; x < WIDTH; x += SENSOR_STEP) {
+      for (let y = SENSOR_STEP / 2; y < HEIGHT; y += SENSOR_STEP) {
+        const id = `ble-${placed.length}`;
+        await sensors.create(sys, orgId, siteId, { floorId, kind: 'ble-sensor', name: id, vendorId: id, xM: x, yM: y });
+        placed.push({ id, x, y });
+      }
     }
+    await ingest.settings.update(sys, orgId, { locationServices: true, bleTags: 'ble-badge' });
+    const token = (await identity.createToken(sys, orgId, { name: 'bench', role: 'sensor', siteId })).token;
+    return { orgId, token, sensors: placed };
+  } finally {
+    await c.close();
   }
-  await ingest.settings.update(sys, orgId, { locationServices: true, bleTags: 'ble-badge' });
-  const token = (await identity.createToken(sys, orgId, { name: 'bench', role: 'sensor', siteId })).token;
-  const base = await c.app.listen({ host: '127.0.0.1', port: 0 });
+}
 
-  const peak = { rss: 0, heap: 0, external: 0, arrayBuffers: 0 };
-  const sample = () => {
-    const m = process.memoryUsage();
-    peak.rss = Math.max(peak.rss, m.rss);
-    peak.heap = Math.max(peak.heap, m.heapUsed);
-    peak.external = Math.max(peak.external, m.external);
-    peak.arrayBuffers = Math.max(peak.arrayBuffers, m.arrayBuffers);
-    return m;
-  };
-  const m0 = sample();
-  const timer = setInterval(sample, 50);
-  const rssMBAt: number[] = [];
-  const send = (msg: Ready | Report) => process.send!(msg);
-  send({ type: 'ready', base, token, sensors: placed, baseline: { rssMB: mb(m0.rss), heapMB: mb(m0.heapUsed) } });
-  process.on('message', (msg: { type: string }) => {
-    if (msg.type === 'mark') {
-      rssMBAt.push(mb(sample().rss));
-      return;
-    }
-    if (msg.type !== 'report') return;
-    clearInterval(timer);
-    const now = sample();
-    send({
-      type: 'report',
-      peakRssMB: mb(process.resourceUsage().maxRSS * 1024),
-      sampledPeakRssMB: mb(peak.rss),
-      peakHeapUsedMB: mb(peak.heap),
-      peakExternalMB: mb(peak.external),
-      peakArrayBuffersMB: mb(peak.arrayBuffers),
-      rssNowMB: mb(now.rss),
-      heapUsedNowMB: mb(now.heapUsed),
-      liveDevices: ingest.presence(orgId)?.state.size ?? 0,
-      rssMBAt,
+/** The server's peak and current resident set (Linux /proc), bytes; undefined elsewhere. */
+function procMemory(pid: number): { hwm: number; rss: number } | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN) * 1024;
+    return { hwm: kb('VmHWM'), rss: kb('VmRSS') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Start `dist/main.js serve` on the configuration's store; resolves with its base URL. */
+function startServer(cfg: Config): Promise<{ proc: ChildProcess; base: string; exited: Promise<void> }> {
+  const env = { ...process.env, CAIRN_DATA_DIR: cfg.dataDir, CAIRN_MASTER_KEY: cfg.masterKey!, HOST: '127.0.0.1', PORT: '0', CAIRN_LOG_LEVEL: 'warn', CAIRN_RETENTION_INTERVAL_MIN: '0', CAIRN_AUDIT_CHECKPOINT_INTERVAL_MIN: '0', CAIRN_STORE: 'sqlite', CAIRN_DEMO: 'false' };
+  const proc = spawn(process.execPath, [...(process.env.SNAP ? ['--heapsnapshot-signal=SIGUSR2'] : []), MAIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: process.env.SNAP ?? process.cwd() });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    void exited.then(() => reject(new Error(`the server exited: ${out}`)));
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /API\s+(http:\/\/\S+)\/api\/v1/.exec(out);
+      if (m) resolve({ proc, base: m[1]!, exited });
     });
-    void c.close().then(() => process.exit(0));
   });
 }
 
@@ -123,7 +104,7 @@ class Badges {
   private readonly rnd = seededRandom(7);
   private readonly normal = seededNormal(seededRandom(11));
 
-  constructor(private readonly sensors: Ready['sensors']) {
+  constructor(private readonly sensors: World['sensors']) {
     for (let i = 0; i < DEVICES; i++) {
       const b = randomBytes(6);
       b[0] = b[0]! & 0xfc;
@@ -159,38 +140,56 @@ class Badges {
 }
 
 /**
- * Run the server in a child process, stream `rounds` × 10 000 observations into it and report
- * its peak memory (MB).
+ * Start the bundled server, stream `rounds` × 10 000 observations into it and report its peak
+ * memory (MB).
  *
- * @example const m = await benchIngestMemory({ full: false }) // { peakRssMB: 180.2, … }
+ * @example const m = await benchIngestMemory({ full: false }) // { memoryPeakRssMB: 240.1, … }
  */
 export async function benchIngestMemory(opts: { full: boolean }): Promise<Record<string, number>> {
   // 36 rounds = 6 min of data (past the 5 min presence idle time); --full: 30 min.
   const rounds = opts.full ? 180 : 36;
+  // The server as deployed: the esbuild bundle (rebuilt here only when a source is newer).
+  const built = spawnSync(process.execPath, [BUILD, '--if-stale'], { stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('the bundle did not build');
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-memory-'));
-  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--memory-child', dir], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const cfg = loadConfig({ env: {}, overrides: { dataDir: dir, masterKey: randomBytes(32).toString('base64'), logLevel: 'silent', retentionIntervalMinutes: 0 } });
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
-    const next = <T extends { type: string }>(type: T['type']): Promise<T> =>
-      new Promise((resolve, reject) => {
-        const onMsg = (m: T) => {
-          if (m.type !== type) return;
-          proc.off('message', onMsg);
-          resolve(m);
-        };
-        proc.on('message', onMsg);
-        void exited.then(() => reject(new Error('the server process exited')));
-      });
-    const ready = await next<Ready>('ready');
-    const badges = new Badges(ready.sensors);
+    const world = await prepare(cfg);
+    server = await startServer(cfg);
+    const { proc, base } = server;
+    const metric = async (name: string): Promise<number> => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    };
+    const baselineRss = procMemory(proc.pid!)?.rss ?? (await metric('cairn_process_resident_memory_bytes'));
+    const baselineHeap = await metric('cairn_nodejs_heap_size_used_bytes');
+    // Heap and RSS sampled from the server's own /metrics every 250 ms (one small request).
+    const peak = { heap: baselineHeap, heapTotal: 0, rss: baselineRss };
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const text = await (await fetch(`${base}/metrics`)).text();
+        const v = (n: string) => Number(new RegExp(`^${n} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+        peak.heap = Math.max(peak.heap, v('cairn_nodejs_heap_size_used_bytes'));
+        peak.heapTotal = Math.max(peak.heapTotal, v('cairn_nodejs_heap_size_total_bytes'));
+        if (v('cairn_process_resident_memory_bytes') > peak.rss && process.env.DIAG === '2') console.error(text.split('\n').filter((l) => /^cairn_(process_resident|nodejs_heap_size|nodejs_external|nodejs_heap_space_size_used)/.test(l)).map((l) => l.replace(/ (\d+)$/, (_, n) => ' ' + Math.round(Number(n) / 1e5) / 10)).join(' | '));
+        peak.rss = Math.max(peak.rss, v('cairn_process_resident_memory_bytes'));
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+
+    const badges = new Badges(world.sensors);
     const t0 = Date.UTC(2026, 0, 5, 8);
     const perRound = DEVICES / BATCH;
     const total = rounds * perRound;
+    const rssAt: number[] = [];
     let busy = 0;
     let queued = 0;
+    let done = 0;
     const post = async (body: string) => {
       for (;;) {
-        const r = await fetch(`${ready.base}/api/v1/ingest/observations`, { method: 'POST', headers: { authorization: `Bearer ${ready.token}`, 'content-type': 'application/json' }, body });
+        const r = await fetch(`${base}/api/v1/ingest/observations`, { method: 'POST', headers: { authorization: `Bearer ${world.token}`, 'content-type': 'application/json' }, body });
         const text = await r.text();
         if (r.status === 200) return;
         if (r.status !== 503) throw new Error(`ingest answered ${r.status}: ${text.slice(0, 200)}`);
@@ -205,38 +204,50 @@ export async function benchIngestMemory(opts: { full: boolean }): Promise<Record
           const n = queued++;
           const round = Math.floor(n / perRound);
           await post(badges.body(n % perRound, t0 + round * ROUND_MS + (n % perRound) * (ROUND_MS / perRound)));
-          if ((n + 1) % Math.ceil(total / 5) === 0) proc.send({ type: 'mark' });
+          if (++done % Math.ceil(total / 5) === 0) rssAt.push(procMemory(proc.pid!)?.rss ?? (await metric('cairn_process_resident_memory_bytes')));
         }
       }),
     );
     const seconds = (performance.now() - t) / 1000;
-    proc.send({ type: 'report' });
-    const r = await next<Report>('report');
-    await exited;
+    sampling = false;
+    await sampler;
+    const end = procMemory(proc.pid!);
+    if (process.env.DIAG) console.error(readFileSync(`/proc/${proc.pid}/status`, 'utf8').split('\n').filter((l) => /^(Vm|Rss)/.test(l)).join(' | '));
     const out: Record<string, number> = {
       memoryDevices: DEVICES,
-      memoryLiveDevicesAtEnd: r.liveDevices,
       memoryObservations: total * BATCH,
       memoryDataMinutes: (rounds * ROUND_MS) / 60_000,
       memoryHttpObservationsPerSecond: Math.round((total * BATCH) / seconds),
       memoryBusyAnswers: busy,
-      memoryBaselineRssMB: ready.baseline.rssMB,
-      memoryPeakRssMB: r.peakRssMB,
-      memoryPeakHeapUsedMB: r.peakHeapUsedMB,
-      memoryPeakExternalMB: r.peakExternalMB,
-      memoryPeakArrayBuffersMB: r.peakArrayBuffersMB,
-      memoryRssAtEndMB: r.rssNowMB,
-      memoryHeapUsedAtEndMB: r.heapUsedNowMB,
+      memoryBaselineRssMB: mb(baselineRss),
+      memoryBaselineHeapUsedMB: mb(baselineHeap),
+      memoryPeakRssMB: mb(end?.hwm ?? peak.rss),
+      memoryPeakHeapUsedMB: mb(peak.heap),
+      memoryPeakHeapTotalMB: mb(peak.heapTotal),
+      memoryRssAtEndMB: mb(end?.rss ?? (await metric('cairn_process_resident_memory_bytes'))),
+      memoryHeapUsedAtEndMB: mb(await metric('cairn_nodejs_heap_size_used_bytes')),
     };
-    r.rssMBAt.forEach((v, i) => (out[`memoryRssMBAfter${(i + 1) * 20}pct`] = v));
+    rssAt.forEach((v, i) => (out[`memoryRssMBAfter${(i + 1) * 20}pct`] = mb(v)));
+    if (process.env.SNAP) {
+      proc.kill('SIGUSR2');
+      await new Promise((r) => setTimeout(r, 60_000));
+    }
+    proc.kill('SIGTERM');
+    await server.exited;
+    // Every badge reached the store as a device.
+    const c = await buildApp(cfg, { http: false });
+    try {
+      const db = await c.core.directory.storeOf(world.orgId);
+      out.memoryDevicesStored = (await reposFor(db).devices.count(world.orgId, null, 0)).total;
+    } finally {
+      await c.close();
+    }
     return out;
   } finally {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGKILL');
-      await exited;
+    if (server && server.proc.exitCode === null && server.proc.signalCode === null) {
+      server.proc.kill('SIGKILL');
+      await server.exited;
     }
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-if (process.argv[2] === '--memory-child') await child(process.argv[3]!);

@@ -2,17 +2,24 @@
  * Ingest figures: observations per second through normalise → pseudonymise → locate → zone →
  * store on one core (native batches of 1 000 over ~10 000 devices, each heard by 5 BLE sensors,
  * location services on so every fix is stored; and again with location services off, zone counts
- * only), and HTTP batch ingest over loopback with 1 000-observation batches (sensor token, JSON
- * bodies prepared beforehand, 4 requests in flight, client in the same process). Embedded SQLite.
+ * only), HTTP batch ingest over loopback with 1 000-observation batches (sensor token, JSON
+ * bodies prepared beforehand, 4 requests in flight, client in the same process), and syslog lines
+ * per second: the simulator's controller log (Aruba and hostapd association events of 1 000
+ * people's phones and laptops on its campus) through the parser alone, and sent over TCP to the
+ * syslog listener, which parses, batches and commits them through the pipeline (fixes, sessions).
+ * Embedded SQLite. Beside each rate, the CPU time per observation or line (`…CpuMicros…`): on a
+ * shared machine the wall-clock rate also measures the neighbours, the CPU time much less so.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { loadConfig } from '../src/config.ts';
 import { buildApp, type CairnApp } from '../src/app.ts';
 import { systemCtx } from '../src/privacy/index.ts';
-import { parseNativeBatch, type NativeBatch } from '../src/ingest/index.ts';
+import { SyslogListener, associationToObservation, parseNativeBatch, parseSyslogLine, syslogAssociation, type NativeBatch } from '../src/ingest/index.ts';
+import { Simulation, campusPlan, syslogLine, type SimAssociation } from '../src/simulator/index.ts';
 import { DEFAULT_BLE_MODEL, rssiAtDistance } from '../src/location/index.ts';
 import { seededNormal, seededRandom } from '../src/kernel/prng.ts';
 import { LocationRepo } from '../src/storage/index.ts';
@@ -88,6 +95,104 @@ function rate(n: number, ms: number): number {
   return Math.round(n / (ms / 1000));
 }
 
+/** Process CPU time (user + system) since `from`, in µs. */
+function cpuMicros(from: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(from);
+  return u.user + u.system;
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * The simulator's controller syslog for `days` office mornings: the association events of
+ * 1 000 people between 08:00 and 10:00 (computed once; later days repeat that morning, each on its
+ * own date), written as Aruba (odd buildings) and hostapd (even ones) lines with a PRI.
+ */
+function syslogLines(sim: Simulation, days: number): string[] {
+  const day0 = sim.options.startMs;
+  const events: SimAssociation[] = [];
+  for (const tick of sim.ticks({ fromMs: day0 + 8 * HOUR_MS, toMs: day0 + 10 * HOUR_MS })) events.push(...tick.associations);
+  const lines: string[] = [];
+  for (let d = 0; d < days; d++) for (const a of events) lines.push(syslogLine(sim, { ...a, atMs: a.atMs + d * DAY_MS }, 'mixed'));
+  return lines;
+}
+
+/**
+ * Syslog figures on the simulator's campus (its own org, location services on): lines per second
+ * through the parser (line → association → observation, what the listener does per line), and
+ * through the TCP listener end to end, from the first byte sent until every line is committed.
+ */
+async function benchSyslog(c: CairnApp, full: boolean): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const sys = systemCtx('test');
+  const { tenancy, sensors, ingest } = c.services;
+  // Only connected Wi-Fi matters to syslog: other devices report rarely, which speeds the simulation up.
+  const sim = new Simulation({ seed: 3, people: 1_000, badgePeriodMs: HOUR_MS, probePeriodMs: HOUR_MS, sdkPeriodMs: HOUR_MS });
+  const orgId = (await tenancy.createOrg(sys, { name: 'Bench syslog campus', country: 'NL' })).id;
+  for (const site of campusPlan(sim.campus).sites) {
+    const siteId = (await tenancy.createSite(sys, orgId, { name: site.name })).id;
+    for (const f of site.floors) {
+      const floorId = (await tenancy.createFloor(sys, orgId, siteId, { name: f.name, level: f.level, widthM: f.widthM, heightM: f.heightM })).id;
+      for (const z of f.zones) await tenancy.createZone(sys, orgId, floorId, { name: z.name, polygon: z.polygon as [number, number][] });
+      for (const sn of f.sensors) await sensors.create(sys, orgId, siteId, { floorId, kind: sn.kind, name: sn.name, mac: sn.mac, vendorId: sn.vendorId ?? null, xM: sn.xM, yM: sn.yM, coverageRadiusM: sn.coverageRadiusM, txPowerDbm: sn.txPowerDbm });
+    }
+  }
+  await ingest.settings.update(sys, orgId, { locationServices: true });
+  const lines = syslogLines(sim, full ? 40 : 8);
+  out.syslogLines = lines.length;
+
+  // Parser: the listener's per-line work, no sockets and no store (best of three passes).
+  const referenceMs = sim.options.startMs;
+  let best = Infinity;
+  let observations = 0;
+  for (let pass = 0; pass < 3; pass++) {
+    observations = 0;
+    const t = performance.now();
+    for (const line of lines) {
+      const a = syslogAssociation(parseSyslogLine(line, { referenceMs }));
+      if (a && associationToObservation(a)) observations++;
+    }
+    best = Math.min(best, performance.now() - t);
+  }
+  out.syslogParseLinesPerSecond = rate(lines.length, best);
+  out.syslogObservations = observations;
+
+  // Listener: one TCP connection over loopback, newline-framed, the sender in this process.
+  const listener = new SyslogListener(ingest, c.core.clock, c.core.log, { host: '127.0.0.1', tcpPort: 0, orgId, siteId: null });
+  const port = (await listener.start()).tcp!.port;
+  const body = Buffer.from(lines.join('\n') + '\n');
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1', () => {
+      let off = 0;
+      const pump = (): void => {
+        while (off < body.length) {
+          const chunk = body.subarray(off, off + 65_536);
+          off += chunk.length;
+          if (!sock.write(chunk)) return void sock.once('drain', pump);
+        }
+        sock.end();
+      };
+      pump();
+    });
+    sock.on('error', reject);
+    sock.on('close', () => resolve());
+  });
+  while (listener.stats.lines < lines.length) await new Promise((r) => setTimeout(r, 1));
+  const receivedMs = performance.now() - t;
+  await listener.stop(); // commits what is still waiting
+  const ms = performance.now() - t;
+  out.syslogLinesPerSecondReceived = rate(lines.length, receivedMs);
+  out.syslogLinesPerSecond = rate(lines.length, ms);
+  out.syslogCpuMicrosPerLine = Math.round((cpuMicros(cpu) / lines.length) * 10) / 10;
+  out.syslogBatches = listener.stats.batches;
+  out.syslogRejected = listener.stats.rejected;
+  out.syslogSessions = listener.stats.sessions;
+  return out;
+}
+
 export async function benchIngest(opts: { full: boolean }): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-ingest-'));
@@ -104,6 +209,7 @@ export async function benchIngest(opts: { full: boolean }): Promise<Record<strin
     const batches = opts.full ? 1000 : 150;
     let k = 0;
     let ms = 0;
+    let cpu = 0;
     let fixes = 0;
     // One warm-up pass over every device (first pseudonyms, first rows), not timed.
     for (; k < DEVICES / BATCH; k++) {
@@ -112,13 +218,16 @@ export async function benchIngest(opts: { full: boolean }): Promise<Record<strin
     }
     for (let n = 0; n < batches; n++, k++) {
       const b = batch(w, k, t0, normal);
+      const c0 = process.cpuUsage();
       const t = performance.now();
       const s = await ingest.ingest(ctx, w.orgId, { source: 'native', observations: parseNativeBatch(b), siteId: w.siteId });
       ms += performance.now() - t;
+      cpu += cpuMicros(c0);
       fixes += s.fixes;
     }
     out.pipelineObservations = batches * BATCH;
     out.pipelineObservationsPerSecond = rate(batches * BATCH, ms);
+    out.pipelineCpuMicrosPerObservation = Math.round((cpu / (batches * BATCH)) * 100) / 100;
     out.pipelineFixesStored = fixes;
     out.devices = DEVICES;
     out.sensorsPerObservation = 5;
@@ -149,6 +258,7 @@ export async function benchIngest(opts: { full: boolean }): Promise<Record<strin
     };
     await post(bodies[0]!);
     let next = 1;
+    const httpCpu = process.cpuUsage();
     const t = performance.now();
     await Promise.all(
       Array.from({ length: 4 }, async () => {
@@ -158,9 +268,11 @@ export async function benchIngest(opts: { full: boolean }): Promise<Record<strin
     const httpMs = performance.now() - t;
     out.httpBatches = requests - 1;
     out.httpObservationsPerSecond = rate((requests - 1) * BATCH, httpMs);
+    out.httpCpuMicrosPerObservation = Math.round((cpuMicros(httpCpu) / ((requests - 1) * BATCH)) * 100) / 100;
     out.httpBatchesPerSecond = Math.round(((requests - 1) / (httpMs / 1000)) * 10) / 10;
     const db = await c.core.directory.storeOf(w.orgId);
     out.fixesInStore = await new LocationRepo(db).countFixes(w.orgId);
+    Object.assign(out, await benchSyslog(c, opts.full));
     await c.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -15,6 +15,8 @@ const suites: [string, string, string][] = [
   ['ingest', './ingest.ts', 'benchIngest'],
   ['mqtt', './mqtt.ts', 'benchMqtt'],
   ['history', './history.ts', 'benchHistory'],
+  ['journeys', './journeys.ts', 'benchJourneys'],
+  ['occupancy', './occupancy.ts', 'benchOccupancy'],
   ['tls', './tls.ts', 'benchTls'],
   ['files', './files.ts', 'benchFiles'],
   ['email', './email.ts', 'benchEmail'],

@@ -18,9 +18,11 @@ import { packagePath } from './kernel/paths.ts';
 import { createLogger, type Logger } from './kernel/logger.ts';
 import { Stores } from './storage/index.ts';
 import {
-  AccessService, AuditQueries, AuditService, IdentityService, KeyAdmin, KeyService, LocalKeyProvider, OrgDirectory, RetentionService, TenancyService, loadMasterKey, type Core, type KeyProvider,
+  AccessService, AuditQueries, AuditService, IdentityService, KeyAdmin, KeyService, LocalKeyProvider, OrgDirectory, RetentionService, TenancyService, SubjectRegistry, createConsentServices, createRightsService, loadMasterKey, registerDsarMetrics, type ConsentServices, type Core, type KeyProvider, type RightsService,
 } from './privacy/index.ts';
 import { privacyRoutes } from './privacy/routes.ts';
+import { consentRoutes } from './privacy/consent/routes.ts';
+import { rightsRoutes } from './privacy/rights/routes.ts';
 import { DeviceService } from './devices/index.ts';
 import { deviceRoutes } from './devices/routes.ts';
 import { createIngestServices, type IngestService, type MqttCredentialService } from './ingest/index.ts';
@@ -43,6 +45,8 @@ import { peopleRoutes } from './tracing/people/routes.ts';
 import { createOccupancyServices, type DeliveryService, type OccupancyService } from './tracing/index.ts';
 import { occupancyRoutes } from './tracing/occupancy/routes.ts';
 import { deliveryRoutes } from './tracing/delivery/routes.ts';
+import { createProximityService, type ProximityService } from './tracing/index.ts';
+import { proximityRoutes } from './tracing/proximity/routes.ts';
 import { installAuth } from './http/auth.ts';
 import { installErrorHandling } from './http/errors.ts';
 import { Metrics } from './http/metrics.ts';
@@ -64,6 +68,10 @@ export interface Services {
   auditQueries: AuditQueries;
   retention: RetentionService;
   keyAdmin: KeyAdmin;
+  /** Notice and consent (R-PRIV-5): terms, guest portals, SDK opt-ins, marketing, records. */
+  consent: ConsentServices;
+  /** Data-subject requests (R-PRIV-4): intake, verification, deadlines, approval, fulfilment. */
+  rights: RightsService;
   devices: DeviceService;
   sensors: SensorService;
   /** Cisco Spaces firehose per org (`start()` in `serve`, stopped by `close()`). */
@@ -79,6 +87,8 @@ export interface Services {
   occupancy: OccupancyService;
   /** Outgoing webhooks and e-mail (alerts now, notices later), with a durable queue. */
   delivery: DeliveryService;
+  /** Proximity tracing and case reports, over the tracing index fed by every ingest batch. */
+  proximity: ProximityService;
 }
 
 export interface CairnApp {
@@ -120,10 +130,15 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
   for (const r of stores.regions) await audit.init(stores.region(r));
   const directory = new OrgDirectory(stores);
   const access = new AccessService(directory, audit, clock);
-  const core: Core = { cfg, stores, clock, bus, log, keys, audit, access, directory };
+  const subjects = new SubjectRegistry();
+  await subjects.load(stores);
+  const core: Core = { cfg, stores, clock, bus, log, keys, audit, access, directory, subjects };
   const retention = new RetentionService(core);
-  const ingestion = createIngestServices(core, retention, { inc: (labels, n) => metrics.rejected.inc(labels, n) });
+  const rights = createRightsService(core, retention);
+  const consent = createConsentServices(core, retention);
+  const ingestion = createIngestServices(core, retention, { inc: (labels, n) => metrics.rejected.inc(labels, n) }, consent.sdk);
   const journeys = createJourneyServices(core, retention, ingestion.ingest);
+  const proximity = createProximityService(core, retention, ingestion.ingest, journeys.people);
   const occupancy = createOccupancyServices(core, retention, { presence: (orgId) => ingestion.ingest.presence(orgId), presenceTimeoutMs: ingestion.ingest.presenceIdleMs });
   const services: Services = {
     tenancy: new TenancyService(core),
@@ -131,6 +146,8 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     auditQueries: new AuditQueries(core),
     retention,
     keyAdmin: new KeyAdmin(core),
+    consent,
+    rights,
     devices: new DeviceService(core),
     sensors: ingestion.sensors,
     ingest: ingestion.ingest,
@@ -144,8 +161,10 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     people: journeys.people,
     occupancy: occupancy.occupancy,
     delivery: occupancy.delivery,
+    proximity,
   };
   const metrics = new Metrics(opts.http !== false);
+  registerDsarMetrics(metrics.registry, rights);
 
   const tls = cfg.tlsCert && cfg.tlsKey ? { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } : undefined;
   const app = Fastify({
@@ -209,6 +228,8 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     });
     systemRoutes(app, { identity: services.identity, metrics, ready: () => stores.ping(), tls: !!tls, loginPerMinute: cfg.loginRateLimitPerMinute, nowMs: () => clock.nowMs(), lookup: (e) => keys.lookupHash('email', e) });
     privacyRoutes(app, services);
+    await consentRoutes(app, services.consent, { nowMs: () => clock.nowMs() });
+    await rightsRoutes(app, services.rights);
     deviceRoutes(app, services.devices);
     locationRoutes(app, services.sensors);
     historyRoutes(app, services.history);
@@ -222,6 +243,7 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     await peopleRoutes(app, services.people);
     occupancyRoutes(app, services.occupancy);
     deliveryRoutes(app, services.delivery);
+    proximityRoutes(app, services.proximity, services.ingest);
   }
 
   let checkpointTimer: NodeJS.Timeout | undefined;
@@ -234,8 +256,10 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     routes,
     startSchedulers() {
       services.retention.start();
+      subjects.startRefresh(stores, 60_000, (e) => log.error({ err: e }, 'restriction reload failed'));
       services.delivery.start();
       services.occupancy.start();
+      services.proximity.index.start();
       if (cfg.auditCheckpointIntervalMinutes > 0 && !checkpointTimer) {
         checkpointTimer = setInterval(() => {
           audit.checkpointAll(directory, (r) => stores.region(r)).catch((e) => log.error({ err: e }, 'audit checkpoint run failed'));
@@ -246,7 +270,10 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     async close() {
       if (checkpointTimer) clearInterval(checkpointTimer);
       services.retention.stop();
+      subjects.stopRefresh();
+      services.rights.close();
       await services.occupancy.stop();
+      await services.proximity.index.stop();
       await services.delivery.stop();
       await services.mail.stop();
       await services.firehose.stop();

@@ -74,6 +74,11 @@ export const CONFIG_SCHEMA = {
   deliveryRetryBaseSeconds: { env: 'CAIRN_DELIVERY_RETRY_BASE_SECONDS', kind: 'int', default: 2, min: 1, max: 3600, description: 'Wait before the second attempt at a delivery, in seconds; it doubles with each further attempt (with jitter, at most an hour).' },
   deliveryTimeoutSeconds: { env: 'CAIRN_DELIVERY_TIMEOUT_SECONDS', kind: 'int', default: 10, min: 1, max: 300, description: 'Time one webhook request or SMTP session may take, in seconds, before the attempt counts as failed.' },
   deliveryAllowPrivateTargets: { env: 'CAIRN_DELIVERY_ALLOW_PRIVATE_TARGETS', kind: 'bool', default: false, description: 'Let org webhooks and SMTP servers be on loopback, private or link-local addresses. Off (default): an org admin cannot make the server reach internal services; turn it on when receivers live on the internal network.' },
+  dsarMailFrom: { env: 'CAIRN_DSAR_MAIL_FROM', kind: 'string', default: 'privacy@cairn.invalid', description: 'Sender address of the e-mail data subjects get (verification codes, receipts, answers); it goes out through smtpUpstream. Without smtpUpstream, requests cannot be verified by e-mail.' },
+  dsarPerIpPerHour: { env: 'CAIRN_DSAR_PER_IP_PER_HOUR', kind: 'int', default: 10, min: 1, max: 10_000, description: 'Data-subject requests the public privacy page and API take from one client address per hour; more are refused with CAIRN_ERR_RATE_LIMITED.' },
+  dsarPerSubjectPerDay: { env: 'CAIRN_DSAR_PER_SUBJECT_PER_DAY', kind: 'int', default: 3, min: 1, max: 1000, description: 'Data-subject requests taken for one person (identifier) per day.' },
+  dsarVerifyPerIpPerHour: { env: 'CAIRN_DSAR_VERIFY_PER_IP_PER_HOUR', kind: 'int', default: 30, min: 1, max: 10_000, description: 'Verification attempts, status look-ups and downloads of data-subject requests from one client address per hour (each request also locks after 5 wrong codes).' },
+  dsarArchiveDays: { env: 'CAIRN_DSAR_ARCHIVE_DAYS', kind: 'int', default: 30, min: 1, max: 90, description: 'Days the archive of an answered access request waits for the subject to download it (encrypted), before it is deleted.' },
   demo: { env: 'CAIRN_DEMO', kind: 'bool', default: false, description: 'On first start, create a demo org with an admin user and print its credentials once.' },
 } as const satisfies Record<string, KeySpec>;
 

@@ -20,6 +20,8 @@ import { registerOccupancyCli } from './tracing/occupancy/cli.ts';
 import { registerMailCli } from './threat/email/cli.ts';
 import { registerJourneyCli } from './tracing/journeys/cli.ts';
 import { registerPeopleCli } from './tracing/people/cli.ts';
+import { registerDsarCli } from './privacy/rights/cli.ts';
+import { registerTraceCli } from './tracing/proximity/cli.ts';
 
 const started = performance.now();
 
@@ -262,6 +264,8 @@ registerSimulateCli(program);
 registerOccupancyCli(program);
 registerJourneyCli(program);
 registerPeopleCli(program);
+registerDsarCli(program);
+registerTraceCli(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isCairnError(e)) {

@@ -21,7 +21,15 @@ const READERS: R[] = ['org_admin', 'site_admin', 'privacy_officer', 'observer', 
  * or token but authenticate by their own proof (Mist's body signature, Meraki's shared secret);
  * test/ingest.test.ts shows a wrong one refused with CAIRN_ERR_SIGNATURE and counted.
  */
-const PUBLIC = new Set(['POST /api/v1/ingest/mist/:orgId', 'GET /api/v1/ingest/meraki/:orgId', 'POST /api/v1/ingest/meraki/:orgId', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'POST /api/v1/auth/login', 'POST /api/v1/auth/logout', 'GET /', 'GET /login', 'GET /assets/:file', 'GET /api/openapi.json', 'GET /api/docs', 'GET /api/docs/*', 'GET /api/docs/json', 'GET /api/docs/yaml', 'GET /api/docs/static/*', 'GET /api/docs/static/index.html', 'GET /api/docs/static/swagger-initializer.js', 'GET /api/v1/threat/notice']);
+/**
+ * The guest portal (R-PRIV-5) is public by nature: guests have no account. The splash page (GET)
+ * needs only the controller's hand-off; the decision (POST) is accepted only with the form token
+ * the page signed with the site's portal secret; the result check (verify) only with a result
+ * signed by that secret, once; unsubscribe links only with a token signed by the org's key.
+ * test/consent.test.ts shows forged forms, tampered and replayed results and bad tokens refused.
+ */
+const PORTAL_PUBLIC = ['GET /portal/:orgId/:siteId', 'POST /portal/:orgId/:siteId', 'POST /portal/:orgId/:siteId/verify', 'GET /portal/unsubscribe/:token', 'POST /portal/unsubscribe/:token'];
+const PUBLIC = new Set(['POST /api/v1/ingest/mist/:orgId', 'GET /api/v1/ingest/meraki/:orgId', 'POST /api/v1/ingest/meraki/:orgId', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'POST /api/v1/auth/login', 'POST /api/v1/auth/logout', 'GET /', 'GET /login', 'GET /assets/:file', 'GET /api/openapi.json', 'GET /api/docs', 'GET /api/docs/*', 'GET /api/docs/json', 'GET /api/docs/yaml', 'GET /api/docs/static/*', 'GET /api/docs/static/index.html', 'GET /api/docs/static/swagger-initializer.js', 'GET /api/v1/threat/notice', ...PORTAL_PUBLIC]);
 /** Routes any signed-in caller may call; they return only the caller's own view. */
 const SELF = new Set(['GET /api/v1/auth/me', 'GET /api/v1/orgs']);
 
@@ -112,6 +120,41 @@ const EXPECT: Record<string, R[]> = {
   'GET /api/v1/orgs/:orgId/threat/tls': ['org_admin', 'privacy_officer', 'support'],
   'GET /api/v1/orgs/:orgId/threat/tls/clients': ['org_admin', 'privacy_officer', 'support'],
   'GET /api/v1/orgs/:orgId/threat/tls/summary': ['org_admin', 'privacy_officer', 'observer', 'support'],
+  // Occupancy (R-LOC-4 aggregates: every site reader); settings and baselines for admins to set;
+  // hot-zone alerts (R-CT-1, R-CT-8) for admins, privacy officers and support.
+  'GET /api/v1/orgs/:orgId/occupancy/settings': ['org_admin', 'privacy_officer', 'support'],
+  'PUT /api/v1/orgs/:orgId/occupancy/settings': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/sites/:siteId/occupancy': READERS,
+  'GET /api/v1/orgs/:orgId/sites/:siteId/occupancy/stream': READERS,
+  'GET /api/v1/orgs/:orgId/sites/:siteId/occupancy/history': READERS,
+  'GET /api/v1/orgs/:orgId/zones/:zoneId/baseline': ['org_admin', 'site_admin', 'privacy_officer', 'support'],
+  'PUT /api/v1/orgs/:orgId/zones/:zoneId/baseline': ['org_admin', 'site_admin'],
+  'POST /api/v1/orgs/:orgId/zones/:zoneId/baseline/learn': ['org_admin', 'site_admin'],
+  'GET /api/v1/orgs/:orgId/occupancy/alerts': ['org_admin', 'privacy_officer', 'support'],
+  // Delivery channels: org admins manage; privacy officers and support see where data goes.
+  'GET /api/v1/orgs/:orgId/delivery/channels': ['org_admin', 'privacy_officer', 'support'],
+  'POST /api/v1/orgs/:orgId/delivery/channels': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/delivery/channels/:channelId': ['org_admin', 'privacy_officer', 'support'],
+  'PATCH /api/v1/orgs/:orgId/delivery/channels/:channelId': ['org_admin'],
+  'DELETE /api/v1/orgs/:orgId/delivery/channels/:channelId': ['org_admin'],
+  'POST /api/v1/orgs/:orgId/delivery/channels/:channelId/test': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/delivery/deliveries': ['org_admin', 'privacy_officer', 'support'],
+  // Notice and consent (R-PRIV-5): terms are not personal (every reader); admins write them (site
+  // admins only their site's, so not these org-wide drafts); portal settings per site; consent
+  // records and the marketing audience are personal; the org's app records opt-ins with a sensor token.
+  'GET /api/v1/orgs/:orgId/consent/terms': READERS,
+  'POST /api/v1/orgs/:orgId/consent/terms': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/consent/terms/:termsId': READERS,
+  'PUT /api/v1/orgs/:orgId/consent/terms/:termsId': ['org_admin'],
+  'POST /api/v1/orgs/:orgId/consent/terms/:termsId/publish': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/sites/:siteId/portal': ['org_admin', 'site_admin', 'privacy_officer', 'support'],
+  'PUT /api/v1/orgs/:orgId/sites/:siteId/portal': ['org_admin', 'site_admin'],
+  'POST /api/v1/orgs/:orgId/sites/:siteId/portal/secret': ['org_admin', 'site_admin'],
+  'GET /api/v1/orgs/:orgId/consent/records': ['org_admin', 'privacy_officer', 'support'],
+  'POST /api/v1/orgs/:orgId/consent/records/search': ['org_admin', 'privacy_officer', 'support'],
+  'GET /api/v1/orgs/:orgId/consent/marketing': ['org_admin'],
+  'POST /api/v1/orgs/:orgId/consent/sdk': ['org_admin', 'sensor'],
+  'GET /api/v1/orgs/:orgId/consent/sdk/terms': ['org_admin', 'sensor'],
   // Journeys (R-CT-8): never observers or sensors; a site admin gets the visits at its own sites.
   'GET /api/v1/orgs/:orgId/devices/:deviceId/journey': ['org_admin', 'site_admin', 'privacy_officer', 'support'],
   'GET /api/v1/orgs/:orgId/people/:personId/journey': ['org_admin', 'site_admin', 'privacy_officer', 'support'],
@@ -145,6 +188,8 @@ const auth: Record<string, Record<string, string>> = {};
 const tenants: Record<'own' | 'foreign', Tenant> = {} as never;
 let seq = 0;
 const sys = systemCtx('test');
+/** Terms in English and Dutch, for the consent routes. */
+const TERMS_TEXTS = { en: { title: 'Terms', body: 'Be kind.' }, nl: { title: 'Voorwaarden', body: 'Wees aardig.' } };
 /** A small capture with one TLS handshake, for the pcap upload route. */
 const PCAP = readFileSync(new URL('../../shared/data/ja4/pcap/tls12.pcap', import.meta.url));
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(32)]);
@@ -220,7 +265,12 @@ async function paramsFor(method: string, url: string, t: Tenant): Promise<Record
     if (!(method === 'POST' && url.endsWith('/mqtt-credentials'))) await c.services.mqtt.issue(sys, t.orgId, p.sensorId);
   }
   if (url.endsWith(':ruleId')) p.ruleId = (await c.services.threat.yara.add(sys, t.orgId, { name: 'tmp', source: `rule tmp_${seq++} { strings: $a = "cairn-matrix" condition: $a }` })).id;
+  // Delivery channels point at a loopback port: sends are refused (private target) without touching the network.
+  if (url.includes(':channelId')) p.channelId = (await c.services.delivery.channels.create(sys, t.orgId, { kind: 'webhook', name: `tmp${seq++}`, topics: ['occupancy-alerts'], webhook: { url: 'http://127.0.0.1:9/hooks' } })).id;
+  if (url.endsWith('/baseline/learn')) await c.services.occupancy.setBaseline(sys, t.orgId, t.zoneId, { mode: 'learned' });
   if (url.endsWith(':entryId')) p.entryId = (await c.services.threat.lists.add(sys, t.orgId, { list: 'block', kind: 'domain', value: `tmp${seq++}.example` })).id;
+  // A fresh org-wide draft of the terms for each call (publishing freezes it).
+  if (url.includes(':termsId')) p.termsId = (await c.services.consent.terms.create(sys, t.orgId, { audience: 'portal', texts: TERMS_TEXTS })).id;
   if (url.includes('/people')) {
     // The directory is off by default; a fresh person (with one linked badge) for each call.
     await c.services.people.setEnabled(sys, t.orgId, true);
@@ -261,6 +311,15 @@ function bodyFor(method: string, url: string, t: Tenant): { payload?: unknown; h
     'PUT /api/v1/orgs/:orgId/ingest/spaces-firehose': { url: 'https://partners.ciscospaces.io/api/partners/v1/firehose/events', enabled: false },
     'POST /api/v1/ingest/observations': { observations: [{ kind: 'wifi-connected', deviceId: '02:00:00:00:00:09', atMs: Date.UTC(2024, 0, 1) }] },
     'PUT /api/v1/orgs/:orgId/threat/email/settings': { language: 'en' },
+    'PUT /api/v1/orgs/:orgId/occupancy/settings': { windowMinutes: 5 },
+    'PUT /api/v1/orgs/:orgId/zones/:zoneId/baseline': { mode: 'fixed', limit: 25 },
+    'POST /api/v1/orgs/:orgId/delivery/channels': { kind: 'webhook', name: `matrix${seq++}`, topics: ['occupancy-alerts'], webhook: { url: 'http://127.0.0.1:9/hooks' } },
+    'PATCH /api/v1/orgs/:orgId/delivery/channels/:channelId': { name: 'renamed' },
+    'POST /api/v1/orgs/:orgId/consent/terms': { audience: 'portal', texts: TERMS_TEXTS },
+    'PUT /api/v1/orgs/:orgId/consent/terms/:termsId': { texts: TERMS_TEXTS },
+    'PUT /api/v1/orgs/:orgId/sites/:siteId/portal': { enabled: false },
+    'POST /api/v1/orgs/:orgId/consent/records/search': { mac: '02:00:00:00:00:01' },
+    'POST /api/v1/orgs/:orgId/consent/sdk': { appId: 'matrix-app', optedIn: true },
     'POST /api/v1/orgs/:orgId/journeys/search': { mac: '02:00:00:00:00:01' },
     'PUT /api/v1/orgs/:orgId/journeys/settings': { passerbyMaxMinutes: 5, bounceMaxMinutes: 240, engagedMaxMinutes: 480 },
     'PUT /api/v1/orgs/:orgId/people/settings': { enabled: true },
@@ -310,7 +369,7 @@ test('every route × role × tenant is allowed exactly as the table says', async
         const headers = { ...(await headersFor(role, tenants.own, 'own')) };
         const params = await paramsFor(r.method, r.url, t);
         // Routes outside /orgs/:orgId take the org from the caller, or ?orgId= when named.
-        const url = r.url.replace(/:(\w+)/g, (_m, k: string) => params[k] ?? 'missing') + (r.url.startsWith('/api/v1/threat/') || r.url.startsWith('/api/v1/ingest/') ? `?orgId=${t.orgId}` : '');
+        const url = r.url.replace(/:(\w+)/g, (_m, k: string) => params[k] ?? 'missing') + (r.url.startsWith('/api/v1/threat/') || r.url.startsWith('/api/v1/ingest/') ? `?orgId=${t.orgId}` : '') + (r.url.endsWith('/occupancy/stream') ? '?maxEvents=1' : '');
         const b = bodyFor(r.method, r.url, t);
         const res = await c.app.inject({ method: r.method as 'GET', url, headers: { ...headers, ...(b.headers ?? {}) }, ...(b.payload !== undefined ? { payload: b.payload as string } : {}) });
         const shouldPass = which === 'own' && role !== 'anonymous' && allowed.includes(role);

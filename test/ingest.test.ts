@@ -4,7 +4,7 @@
  * with a sensor token, the file loader `cairn ingest` uses) and ends up as pseudonymous fixes in
  * the right zones. Re-delivery stores nothing twice; fields the org did not enable are not
  * stored; unconnected devices, untracked assets and SDK phones without an opt-in get no precise
- * fix; without location services only zone counts are kept; wrong signatures and secrets are
+ * fix (SDK phones without an opt-in are dropped); without location services only zone counts are kept; wrong signatures and secrets are
  * refused with CAIRN_ERR_SIGNATURE and counted in /metrics; no raw MAC or IP reaches a store or
  * a log line.
  */
@@ -164,10 +164,11 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(un.json().aggregateOnly, { unconnected: 1 });
       assert.equal(un.json().fixes, 0);
       const sdk = await postMist(sample('mist-location_sdk.json'));
-      assert.deepEqual(sdk.json().aggregateOnly, { sdk_without_opt_in: 1 });
+      assert.deepEqual(sdk.json().rejected, { sdk_without_opt_in: 1 }, 'an app user without a current opt-in is dropped (R-PRIV-5)');
+      assert.deepEqual(sdk.json().aggregateOnly, {});
       assert.equal((await fixes()).length, n, 'no fix for either');
       const presence = await new LocationRepo(db).presenceBetween(orgId, 0, Number.MAX_SAFE_INTEGER);
-      assert.ok(presence.some((p) => p.zone_id === zone.A && p.devices >= 2), 'both still count in the zone aggregate');
+      assert.ok(presence.some((p) => p.zone_id === zone.A && p.devices >= 1), 'the unconnected device still counts in the zone aggregate');
       await c.services.ingest.settings.update(sys, orgId, { sdkOptIn: { add: [SDK_APP] } });
       const same = await postMist(sample('mist-location_sdk.json'));
       assert.equal(same.json().duplicates, 1, 'the same delivery again is a re-delivery, whatever changed since');

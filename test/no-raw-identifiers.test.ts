@@ -80,6 +80,17 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/devices`, headers: { authorization: `Bearer ${token.token}` }, payload: { devices: [{ mac: MACS[0], kind: 'wifi', seenAt: 'not a time', ip: IPS[0] }] } });
       await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/devices`, headers: { authorization: `Bearer ${token.token}`, 'content-type': 'application/json' }, payload: `{"devices": [{"mac": "${MACS[1]}", "ip": "${IPS[1]}"` });
       await c.app.inject({ method: 'GET', url: `/api/v1/orgs/${org.id}/devices?after=${MACS[2]}`, headers: { cookie } });
+      // The people directory (R-DATA-11) and journeys by MAC (R-CT-2): identities encrypted, devices as pseudonyms.
+      await c.app.inject({ method: 'PUT', url: `/api/v1/orgs/${org.id}/people/settings`, headers: { cookie }, payload: { enabled: true } });
+      const people = await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/people/import`, headers: { cookie, 'content-type': 'text/csv' }, payload: `person_id,name,email,macs,badges\r\n${USERNAMES[0]},Jan de Vries,${EMAILS[0]},${MACS[0]};${MACS[1]},${HOSTNAMES[0]}\r\n` });
+      assert.equal(people.statusCode, 200, people.body);
+      const byPerson = await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/journeys/search`, headers: { cookie }, payload: { personRef: USERNAMES[0] } });
+      assert.equal(byPerson.statusCode, 200, byPerson.body);
+      assert.equal((await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/journeys/search`, headers: { cookie }, payload: { mac: MACS[2] } })).statusCode, 200);
+      await c.app.inject({ method: 'GET', url: `/api/v1/orgs/${org.id}/devices/${MACS[2]}/journey`, headers: { cookie } });
+      await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/people`, headers: { cookie }, payload: { personId: USERNAMES[1], email: EMAILS[1], macs: [MACS[0]] } });
+      // A delivery channel names people (sender, recipients, SMTP account): all encrypted under the org key.
+      await c.services.delivery.channels.create(sys, org.id, { kind: 'email', name: 'Alerts', topics: ['occupancy-alerts'], email: { host: 'smtp.hospital.example', port: 587, tls: 'starttls', user: USERNAMES[1]!, password: 'smtp-password-1', from: EMAILS[1]!, to: [EMAILS[0]!] } });
       await c.services.retention.runAll(sys);
       const auditRes = await c.app.inject({ method: 'GET', url: `/api/v1/orgs/${org.id}/audit?limit=1000`, headers: { cookie } });
       assert.equal(auditRes.statusCode, 200);

@@ -7,6 +7,7 @@ import { CairnError } from '../kernel/errors.ts';
 import { toIso, MINUTE_MS } from '../kernel/clock.ts';
 import { reposFor, type DeviceRow } from '../storage/index.ts';
 import { normaliseMac, type Core, type Ctx } from '../privacy/index.ts';
+import { deviceSubjectHandler } from './subject-data.ts';
 
 export interface DeviceReport {
   /** R-DATA-1 personal: raw MAC, pseudonymised at once and never stored. */
@@ -38,7 +39,9 @@ export function isRandomizedMac(mac12: string): boolean {
 }
 
 export class DeviceService {
-  constructor(private readonly core: Core) {}
+  constructor(private readonly core: Core) {
+    core.subjects.register(deviceSubjectHandler(core));
+  }
 
   /** Record devices seen by a sensor (or admin). Returns their pseudonyms, in order. */
   async report(ctx: Ctx, orgId: string, reports: DeviceReport[]): Promise<string[]> {

@@ -104,7 +104,7 @@ export function firehoseUrlProblem(url: string, allowed: readonly string[]): str
   const host = u.hostname.toLowerCase();
   const ok = allowed.some((a) => {
     const p = a.toLowerCase();
-    return p.startsWith('*.') ? host.endsWith(p.slice(1)) && host.length > p.length - 1 : host === p;
+    return p.startsWith('*.') ? host.endsWith(p.slice(1)) : host === p;
   });
   if (!ok) return 'url must point at a Cisco Spaces host this server allows (spacesFirehoseHosts).';
   if (u.protocol === 'http:' && !LOOPBACK_HOSTS.has(host)) return 'url must be https.';
@@ -136,7 +136,8 @@ export class SpacesFirehoseService {
 
   /**
    * Change the org's firehose (org admins); audited with the names of the fields changed. When
-   * `serve` runs, the org's consumer is restarted with the new settings before this returns.
+   * `serve` runs, the org's consumer is stopped first (so no batch of the old stream commits its
+   * cursor after the change) and started again with the new settings before this returns.
    */
   async update(ctx: Ctx, orgId: string, patch: FirehoseSettingsPatch): Promise<FirehoseSettingsView> {
     const { db } = await this.core.access.enforce(ctx, 'ingest', 'updateSettings', { orgId });
@@ -145,23 +146,26 @@ export class SpacesFirehoseService {
       const problem = firehoseUrlProblem(patch.url, cfg.spacesFirehoseHosts);
       if (problem) throw bad('url', problem);
     }
-    const out = await db.tx(async (x) => {
-      const repo = new IngestRepo(x);
-      const row: SpacesFirehoseRow = (await repo.getFirehose(orgId)) ?? { org_id: orgId, enabled: 0, url: null, api_key_enc: null, updated_at: 0 };
-      if (patch.url !== undefined && patch.url !== row.url) {
-        row.url = patch.url;
-        await repo.deleteFirehoseCursor(orgId);
-      }
-      if (patch.apiKey !== undefined) row.api_key_enc = patch.apiKey === null ? null : await keys.encrypt(x, orgId, KEY_FIELD, patch.apiKey);
-      if (patch.enabled !== undefined) row.enabled = patch.enabled ? 1 : 0;
-      if (row.enabled === 1 && (!row.url || !row.api_key_enc)) throw bad(row.url ? 'apiKey' : 'url', 'Set the stream url and apiKey before turning the firehose on.');
-      row.updated_at = clock.nowMs();
-      await repo.putFirehose(row);
-      await audit.record(x, ctx, orgId, 'ingest.firehose.update', `org:${orgId}`, { fields: Object.keys(patch).sort(), enabled: row.enabled === 1 });
-      return view(row);
-    });
-    await this.apply(orgId, () => this.restartOrg(orgId));
-    return out;
+    await this.apply(orgId, () => this.stopOrg(orgId));
+    try {
+      return await db.tx(async (x) => {
+        const repo = new IngestRepo(x);
+        const row: SpacesFirehoseRow = (await repo.getFirehose(orgId)) ?? { org_id: orgId, enabled: 0, url: null, api_key_enc: null, updated_at: 0 };
+        if (patch.url !== undefined && patch.url !== row.url) {
+          row.url = patch.url;
+          await repo.deleteFirehoseCursor(orgId);
+        }
+        if (patch.apiKey !== undefined) row.api_key_enc = patch.apiKey === null ? null : await keys.encrypt(x, orgId, KEY_FIELD, patch.apiKey);
+        if (patch.enabled !== undefined) row.enabled = patch.enabled ? 1 : 0;
+        if (row.enabled === 1 && (!row.url || !row.api_key_enc)) throw bad(row.url ? 'apiKey' : 'url', 'Set the stream url and apiKey before turning the firehose on.');
+        row.updated_at = clock.nowMs();
+        await repo.putFirehose(row);
+        await audit.record(x, ctx, orgId, 'ingest.firehose.update', `org:${orgId}`, { fields: Object.keys(patch).sort(), enabled: row.enabled === 1 });
+        return view(row);
+      });
+    } finally {
+      await this.apply(orgId, () => this.restartOrg(orgId));
+    }
   }
 
   /** How the org's stream is doing (readers of the ingest settings). */

@@ -236,7 +236,7 @@ export async function ingestFile(ingest: IngestService, ctx: Ctx, orgId: string,
     case 'encounters': {
       // Badge-to-badge encounters (Cairn's JSON or SocioPatterns tij lines), stored pseudonymised.
       await guard(async () => {
-        const list = text.trimStart().startsWith('{') || text.trimStart().startsWith('[') ? parseEncounterBatch(text, { maxBodyBytes: Number.MAX_SAFE_INTEGER, maxEncounters: Number.MAX_SAFE_INTEGER }) : parseSocioPatternsContacts(text);
+        const list = text.trimStart().startsWith('{') || text.trimStart().startsWith('[') ? parseEncounterBatch(text, { maxBodyBytes: Number.MAX_SAFE_INTEGER, maxEncounters: Number.MAX_SAFE_INTEGER, onSkip: (r) => reject(r) }) : parseSocioPatternsContacts(text);
         if (!ingest.encounters) {
           total.encounters += list.length;
           return;

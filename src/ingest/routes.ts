@@ -80,7 +80,7 @@ const SettingsFields = {
 };
 const SettingsView = Strict({
   ...SettingsFields,
-  sdkOptInCount: Type.Integer({ description: 'SDK installations whose user opted in (kept as pseudonyms).' }),
+  sdkOptInCount: Type.Integer({ description: 'SDK installations with a current opt-in (consent records, kept as pseudonyms).' }),
   mistSecretSet: Type.Boolean(),
   merakiSecretSet: Type.Boolean(),
 });
@@ -88,7 +88,7 @@ const SettingsPatch = Strict({
   ...Object.fromEntries(Object.entries(SettingsFields).map(([k, v]) => [k, Type.Optional(v)])),
   mistSecret: Type.Optional(Type.Union([Type.String({ minLength: 8, maxLength: 256 }), Type.Null()], { description: 'Mist webhook secret (X-Mist-Signature-v2); stored encrypted, never shown; null removes it.' })),
   merakiSecret: Type.Optional(Type.Union([Type.String({ minLength: 8, maxLength: 256 }), Type.Null()], { description: 'Meraki Scanning API shared secret; stored encrypted, never shown; null removes it.' })),
-  sdkOptIn: Type.Optional(Strict({ add: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 10_000 })), remove: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 10_000 })) }, { description: 'SDK installation ids whose users opted in (or withdrew) inside the app; pseudonymised at once.' })),
+  sdkOptIn: Type.Optional(Strict({ add: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 10_000 })), remove: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 10_000 })) }, { description: 'SDK installation ids whose users opted in (or withdrew) inside the app, recorded as consent records by pseudonym (the app itself uses POST /api/v1/orgs/{orgId}/consent/sdk).' })),
 });
 
 /** Routes whose bodies are raw bytes: body schemas are for OpenAPI only, params/query are checked here. */

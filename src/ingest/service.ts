@@ -3,9 +3,10 @@
  * batch per transaction, acknowledged only after it commits.
  *
  *  - Minimise (R-PRIV-1, R-LOC-3, R-LOC-4): personal fields the org did not enable for the source
- *    are never read; without location services, and for unconnected devices, named BLE assets and
- *    SDK phones without an opt-in (unless the org turned their tracking on), only aggregate zone
- *    counts are kept: no fix, no device record.
+ *    are never read; SDK phones without a current opt-in (consent records, R-PRIV-5) are dropped
+ *    (counted as rejected `sdk_without_opt_in`, not even in aggregates); without location services,
+ *    and for unconnected devices and named BLE assets (unless the org turned their tracking on),
+ *    only aggregate zone counts are kept: no fix, no device record.
  *  - Pseudonymise (R-LOC-5): the org's keyed pseudonymiser, loaded once per batch; raw ids are not
  *    kept, logged or put in errors. IP, username and hostname are encrypted under the org key.
  *  - Locate (R-LOC-2): vendor x/y, multi-sensor RSSI (WLS + Kalman) or the AP's position, each with
@@ -132,8 +133,8 @@ interface Item {
   readings?: RssiReading[];
 }
 
-interface PendingDevice {
-  row: DeviceRow;
+/** Personal fields of a device in this batch, clear until encrypted (R-DATA-1/2; only collected ones). */
+interface PendingPersonal {
   ip?: string;
   username?: string;
   hostname?: string;
@@ -337,14 +338,26 @@ export class IngestService {
     // Minimise and pseudonymise (no I/O).
     const items: Item[] = [];
     let singles: Map<string, Item> | undefined;
+    let noOptIn = 0;
+    // R-PRIV-4: devices whose subject restricted processing (or objected) are dropped whole.
+    const restricted = this.core.subjects.restrictedDevices(orgId);
+    let restrictedN = 0;
     for (let i = 0; i < obs.length; i++) {
       const o = obs[i]!;
       const device = pseudo(ID_KIND[o.idType], o.idType === 'app' ? o.deviceId.toLowerCase() : o.deviceId);
+      if (restricted.size > 0 && restricted.has(device)) {
+        restrictedN++;
+        continue;
+      }
+      // R-PRIV-5, R-LOC-3: an app user who has not opted in shares nothing, not even a count.
+      if (o.kind === 'sdk' && !eff.optIns.has(device)) {
+        noOptIn++;
+        continue;
+      }
       let why: string | undefined;
       if (!s.locationServices) why = 'location_services_off';
       else if (o.kind === 'wifi-unconnected' && !s.trackUnconnected) why = 'unconnected';
       else if (o.kind === 'ble-asset' && !s.trackAssets) why = 'asset';
-      else if (o.kind === 'sdk' && !eff.optIns.has(device)) why = 'sdk_without_opt_in';
       const item: Item = { o, device, tracked: why === undefined, why };
       // Single-sensor reports of one sighting (Mist raw RSSI: one event per AP) are solved together.
       if (o.vendorX === undefined && o.sourceRecordId === undefined && o.rssiDbm !== undefined && o.sensorId !== undefined && (o.readings === undefined || o.readings.length <= 1)) {
@@ -362,12 +375,22 @@ export class IngestService {
       }
       items.push(item);
     }
+    if (restrictedN > 0) {
+      bump(summary.rejected, 'subject_restricted', restrictedN);
+      this.countRejected(source, 'subject_restricted', restrictedN);
+    }
+    if (noOptIn > 0) {
+      bump(summary.rejected, 'sdk_without_opt_in', noOptIn);
+      this.countRejected(source, 'sdk_without_opt_in', noOptIn);
+    }
 
     const tracker = this.tracker(orgId);
     const presence = tracker.begin();
     const fix = this.fix;
     const vendorFloors = s.vendorFloors;
-    const devices = new Map<string, PendingDevice>();
+    // Device rows of the batch; personal fields apart, so a device without them costs one object.
+    const devices = new Map<string, DeviceRow>();
+    let personal: Map<string, PendingPersonal> | undefined;
     const fixRows: FixRow[] = [];
     let maxAt = -Infinity;
     const afterCommit: (() => void)[] = [];
@@ -433,18 +456,29 @@ export class IngestService {
         if (!it.tracked) continue;
         let d = devices.get(it.device);
         if (!d) {
-          d = { row: { org_id: orgId, pseudonym: it.device, site_id: deviceSite, kind: DEVICE_KIND[o.kind], randomized: o.randomized ? 1 : 0, first_seen: o.atMs, last_seen: o.atMs, ip_enc: null, username_enc: null, hostname_enc: null } };
+          d = { org_id: orgId, pseudonym: it.device, site_id: deviceSite, kind: DEVICE_KIND[o.kind], randomized: o.randomized ? 1 : 0, first_seen: o.atMs, last_seen: o.atMs, ip_enc: null, username_enc: null, hostname_enc: null };
           devices.set(it.device, d);
         } else {
-          if (o.atMs < d.row.first_seen) d.row.first_seen = o.atMs;
-          if (o.atMs > d.row.last_seen) d.row.last_seen = o.atMs;
-          if (deviceSite !== null) d.row.site_id = deviceSite;
+          if (o.atMs < d.first_seen) d.first_seen = o.atMs;
+          if (o.atMs > d.last_seen) d.last_seen = o.atMs;
+          if (deviceSite !== null) d.site_id = deviceSite;
         }
         // R-PRIV-1: a field the org did not enable for this source is never read.
         if (collect !== undefined) {
-          if (o.ip !== undefined && collect.has('ip')) d.ip = o.ip;
-          if (o.username !== undefined && collect.has('username')) d.username = o.username;
-          if (o.hostname !== undefined && collect.has('hostname')) d.hostname = o.hostname;
+          const ip = o.ip !== undefined && collect.has('ip') ? o.ip : undefined;
+          const username = o.username !== undefined && collect.has('username') ? o.username : undefined;
+          const hostname = o.hostname !== undefined && collect.has('hostname') ? o.hostname : undefined;
+          if (ip !== undefined || username !== undefined || hostname !== undefined) {
+            personal ??= new Map();
+            let p = personal.get(it.device);
+            if (!p) {
+              p = {};
+              personal.set(it.device, p);
+            }
+            if (ip !== undefined) p.ip = ip;
+            if (username !== undefined) p.username = username;
+            if (hostname !== undefined) p.hostname = hostname;
+          }
         }
       }
 
@@ -452,16 +486,16 @@ export class IngestService {
       const written = this.lastWritten.get(orgId);
       const rows: DeviceRow[] = [];
       for (const d of devices.values()) {
-        const personal = d.ip !== undefined || d.username !== undefined || d.hostname !== undefined;
-        const last = written?.get(d.row.pseudonym);
-        if (!personal && last !== undefined && d.row.last_seen < last + DEVICE_REFRESH_MS) continue;
-        if (personal) {
+        const p = personal?.get(d.pseudonym);
+        const last = written?.get(d.pseudonym);
+        if (p === undefined && last !== undefined && d.last_seen < last + DEVICE_REFRESH_MS) continue;
+        if (p !== undefined) {
           const k = this.core.keys;
-          d.row.ip_enc = await k.encryptOptional(x, orgId, 'devices.ip', d.ip);
-          d.row.username_enc = await k.encryptOptional(x, orgId, 'devices.username', d.username);
-          d.row.hostname_enc = await k.encryptOptional(x, orgId, 'devices.hostname', d.hostname);
+          d.ip_enc = await k.encryptOptional(x, orgId, 'devices.ip', p.ip);
+          d.username_enc = await k.encryptOptional(x, orgId, 'devices.username', p.username);
+          d.hostname_enc = await k.encryptOptional(x, orgId, 'devices.hostname', p.hostname);
         }
-        rows.push(d.row);
+        rows.push(d);
       }
       const loc = new LocationRepo(x);
       summary.fixes = await loc.insertFixes(fixRows);

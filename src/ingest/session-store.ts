@@ -119,12 +119,15 @@ export class SessionFeed {
     // Pseudonymise first: the builder, the store and any error see only pseudonyms.
     const events: Association[] = [];
     let maxAtMs = -Infinity;
+    // R-PRIV-4: a device whose subject restricted processing (or objected) gets no session.
+    const restricted = this.core.subjects.restrictedDevices(orgId);
     for (const a of raw) {
       if (a.idType !== 'mac') {
         out.hashed++;
         continue;
       }
       const e: Association = { source: a.source, type: a.type, deviceId: pseudo('mac', a.deviceId), idType: 'mac', randomized: a.randomized, apKey: a.apKey, atMs: a.atMs, eventId: a.eventId };
+      if (restricted.size > 0 && restricted.has(e.deviceId)) continue;
       if (a.apName !== undefined) e.apName = a.apName;
       if (a.apMac !== undefined) e.apMac = a.apMac;
       events.push(e);

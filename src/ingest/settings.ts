@@ -2,11 +2,13 @@
  * What an org lets ingest keep (R-PRIV-1, R-LOC-3, R-LOC-4), and its webhook credentials. The
  * defaults collect the least: location services off (aggregates only), no personal field of any
  * source, no precise tracking of unconnected devices or named BLE assets, SDK phones only after
- * a recorded opt-in. Opt-ins are kept as the app ids' pseudonyms (until the consent module takes
- * them over); webhook secrets are encrypted under the org key and never shown again.
+ * a recorded opt-in. The opt-ins are consent records (`privacy/consent`, R-PRIV-5): the org's app
+ * records them, and the settings' `sdkOptIn` patch records an org admin's on the users' behalf;
+ * the pipeline reads the consent module's live set. Webhook secrets are encrypted under the org
+ * key and never shown again.
  */
 import { CairnError } from '../kernel/errors.ts';
-import type { Core, Ctx } from '../privacy/index.ts';
+import type { Core, Ctx, SdkConsentService } from '../privacy/index.ts';
 import { IngestRepo, reposFor, type Executor, type IngestSettingsRow } from '../storage/index.ts';
 import type { IngestSource, PersonalField } from './types.ts';
 
@@ -27,8 +29,6 @@ export interface IngestSettings {
   collect: Partial<Record<IngestSource, PersonalField[]>>;
   /** Vendor map / floor-plan ids (Mist `map_id`, Meraki `floorPlanId`, Spaces floor location id) → Cairn floor id. */
   vendorFloors: Record<string, string>;
-  /** Pseudonyms (kind `app`) of SDK installations whose user opted in inside the app. */
-  sdkOptIns: string[];
   /** The validator string Meraki's GET expects back (not a secret: Meraki shows it to anyone who configures it). */
   merakiValidator: string | null;
   /** Unit of Cisco Spaces x/y on this org's maps. */
@@ -42,29 +42,29 @@ export const DEFAULT_INGEST_SETTINGS: Readonly<IngestSettings> = Object.freeze({
   bleTags: 'ble-asset',
   collect: {},
   vendorFloors: {},
-  sdkOptIns: [],
   merakiValidator: null,
   spacesCoordinateUnit: 'ft',
 });
 
-/** What the API shows: the settings without secrets or opt-in pseudonyms, and whether secrets are set. */
-export interface IngestSettingsView extends Omit<IngestSettings, 'sdkOptIns'> {
+/** What the API shows: the settings without secrets, the number of SDK opt-ins, and whether secrets are set. */
+export interface IngestSettingsView extends IngestSettings {
   sdkOptInCount: number;
   mistSecretSet: boolean;
   merakiSecretSet: boolean;
 }
 
 /** A change: any settings field, secrets (null removes), SDK opt-ins to add or remove by app id. */
-export interface IngestSettingsPatch extends Partial<Omit<IngestSettings, 'sdkOptIns'>> {
+export interface IngestSettingsPatch extends Partial<IngestSettings> {
   mistSecret?: string | null;
   merakiSecret?: string | null;
-  /** Personal (the app installation ids): pseudonymised at once, never stored in clear. */
+  /** Personal (the app installation ids): recorded as consent records (channel admin) by pseudonym. */
   sdkOptIn?: { add?: string[]; remove?: string[] };
 }
 
 /** The hot path's view: parsed settings, opt-ins as a set, secrets decrypted. */
 export interface EffectiveSettings {
   settings: IngestSettings;
+  /** Pseudonyms (kind `app`) of SDK installations with a current opt-in: the consent module's live set. */
   optIns: ReadonlySet<string>;
   collect: ReadonlyMap<IngestSource, ReadonlySet<PersonalField>>;
   mistSecret: string | undefined;
@@ -74,8 +74,9 @@ export interface EffectiveSettings {
 const CACHE_MS = 5_000;
 
 function parse(json: string | undefined): IngestSettings {
-  const s = json ? (JSON.parse(json) as Partial<IngestSettings>) : {};
-  return { ...DEFAULT_INGEST_SETTINGS, ...s, collect: { ...(s.collect ?? {}) }, vendorFloors: { ...(s.vendorFloors ?? {}) }, sdkOptIns: [...(s.sdkOptIns ?? [])] };
+  // `sdkOptIns` of settings written before the consent module took the opt-ins over (migration 301) is dropped.
+  const { sdkOptIns: _old, ...s } = json ? (JSON.parse(json) as Partial<IngestSettings> & { sdkOptIns?: unknown }) : {};
+  return { ...DEFAULT_INGEST_SETTINGS, ...s, collect: { ...(s.collect ?? {}) }, vendorFloors: { ...(s.vendorFloors ?? {}) } };
 }
 
 function bad(field: string, message: string): CairnError {
@@ -85,19 +86,23 @@ function bad(field: string, message: string): CairnError {
 export class IngestSettingsService {
   private cache = new Map<string, { atMs: number; eff: Promise<EffectiveSettings> }>();
 
-  constructor(private readonly core: Core) {
+  constructor(
+    private readonly core: Core,
+    private readonly sdk: SdkConsentService,
+  ) {
     core.bus.on('org.deleted', ({ orgId }) => void this.cache.delete(orgId));
   }
 
   async read(ctx: Ctx, orgId: string): Promise<IngestSettingsView> {
     const { db } = await this.core.access.enforce(ctx, 'ingest', 'readSettings', { orgId });
-    return view(await new IngestRepo(db).getSettings(orgId));
+    return view(await new IngestRepo(db).getSettings(orgId), await this.sdk.count(db, orgId));
   }
 
   /** Change what is collected; audited with the names of the fields changed (never their values). */
   async update(ctx: Ctx, orgId: string, patch: IngestSettingsPatch): Promise<IngestSettingsView> {
     const { db } = await this.core.access.enforce(ctx, 'ingest', 'updateSettings', { orgId });
     const { keys, audit, clock } = this.core;
+    let afterCommit: (() => void) | undefined;
     const result = await db.tx(async (x) => {
       const repo = new IngestRepo(x);
       const row: IngestSettingsRow = (await repo.getSettings(orgId)) ?? { org_id: orgId, settings: '{}', mist_secret_enc: null, meraki_secret_enc: null, updated_at: 0 };
@@ -106,11 +111,8 @@ export class IngestSettingsService {
       for (const [k, v] of Object.entries(fields)) if (v !== undefined) (s as unknown as Record<string, unknown>)[k] = v;
       await this.validate(x, orgId, s);
       if (sdkOptIn) {
-        const pseudo = await keys.pseudonymiser(x, orgId);
-        const set = new Set(s.sdkOptIns);
-        for (const id of sdkOptIn.add ?? []) set.add(pseudo('app', id.toLowerCase()));
-        for (const id of sdkOptIn.remove ?? []) set.delete(pseudo('app', id.toLowerCase()));
-        s.sdkOptIns = [...set].sort();
+        const decisions = [...(sdkOptIn.add ?? []).map((appId) => ({ appId, optedIn: true })), ...(sdkOptIn.remove ?? []).map((appId) => ({ appId, optedIn: false }))];
+        afterCommit = (await this.sdk.recordInTx(x, ctx, orgId, decisions.map((d) => ({ ...d, channel: 'admin' as const })))).afterCommit;
       }
       if (mistSecret !== undefined) row.mist_secret_enc = mistSecret ? await keys.encrypt(x, orgId, 'ingest.mist_secret', mistSecret) : null;
       if (merakiSecret !== undefined) row.meraki_secret_enc = merakiSecret ? await keys.encrypt(x, orgId, 'ingest.meraki_secret', merakiSecret) : null;
@@ -118,8 +120,9 @@ export class IngestSettingsService {
       row.updated_at = clock.nowMs();
       await repo.putSettings(row);
       await audit.record(x, ctx, orgId, 'ingest.settings.update', `org:${orgId}`, { fields: Object.keys(patch).sort() });
-      return view(row);
+      return view(row, await this.sdk.count(x, orgId));
     });
+    afterCommit?.();
     this.cache.delete(orgId);
     return result;
   }
@@ -152,7 +155,7 @@ export class IngestSettingsService {
       const keys = this.core.keys;
       return {
         settings,
-        optIns: new Set(settings.sdkOptIns),
+        optIns: await this.sdk.optIns(x, orgId),
         collect,
         mistSecret: row?.mist_secret_enc ? await keys.decrypt(x, orgId, 'ingest.mist_secret', row.mist_secret_enc) : undefined,
         merakiSecret: row?.meraki_secret_enc ? await keys.decrypt(x, orgId, 'ingest.meraki_secret', row.meraki_secret_enc) : undefined,
@@ -164,7 +167,6 @@ export class IngestSettingsService {
   }
 }
 
-function view(row: IngestSettingsRow | undefined): IngestSettingsView {
-  const { sdkOptIns, ...s } = parse(row?.settings);
-  return { ...s, sdkOptInCount: sdkOptIns.length, mistSecretSet: !!row?.mist_secret_enc, merakiSecretSet: !!row?.meraki_secret_enc };
+function view(row: IngestSettingsRow | undefined, sdkOptInCount: number): IngestSettingsView {
+  return { ...parse(row?.settings), sdkOptInCount, mistSecretSet: !!row?.mist_secret_enc, merakiSecretSet: !!row?.meraki_secret_enc };
 }

@@ -5,7 +5,8 @@
  * zone assignment does (enter/exit events on the bus after the commit, zone-minute counts in the
  * batch's transaction), the device pseudonymised and minimised like any observation: devices the
  * org does not track individually appear in counts and in events without a pseudonym (R-LOC-3,
- * R-LOC-4). No fix is stored: a transition carries no position. Unmapped transitions are counted
+ * R-LOC-4); SDK phones without a current opt-in are dropped (rejected `sdk_without_opt_in`,
+ * R-PRIV-5). No fix is stored: a transition carries no position. Unmapped transitions are counted
  * as `unmapped_vendor_zone`.
  */
 import type { IdKind } from '../privacy/index.ts';
@@ -57,6 +58,10 @@ export function applyVendorZones(transitions: readonly ZoneTransition[], b: Vend
   const sorted = [...transitions].sort((p, q) => p.atMs - q.atMs);
   for (const t of sorted) {
     const device = b.pseudo(t.idType, t.idType === 'app' ? t.deviceId.toLowerCase() : t.deviceId);
+    if (t.kind === 'sdk' && !b.eff.optIns.has(device)) {
+      bump(b.summary.rejected, 'sdk_without_opt_in');
+      continue;
+    }
     const why = aggregateOnlyReason(t.kind, device, b.eff);
     b.summary.accepted++;
     if (why !== undefined) bump(b.summary.aggregateOnly, why);

@@ -1,7 +1,8 @@
 /**
  * Structured JSON logs (pino) that never carry personal data in clear (R-SEC-2).
  * Two layers: keys known to hold personal data are replaced by "[redacted]", and every string is
- * scrubbed of anything shaped like a MAC address, an e-mail address or an IP address. Request
+ * scrubbed of anything shaped like a MAC address, an e-mail address, an IP address or a keyed
+ * pseudonym (32 hex digits: a log line cannot be erased when its subject is). Request
  * logs carry the method, route, status and request id, never the client address.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
@@ -21,6 +22,8 @@ const EMAIL_RE = /[A-Z0-9._%+-]+@[A-Z0-9.-]+\.[A-Z]{2,}/gi;
 const IPV4_RE = /\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\b/g;
 const IPV6_RE = /\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{1,4}\b|(?:[0-9a-f]{1,4}:){1,7}:|::(?:[0-9a-f]{1,4}:?){1,7}/gi;
 const BARE_MAC_RE = /\b[0-9a-f]{12}\b/gi;
+/** A keyed pseudonym (32 hex digits): logs outlive erasure (R-PRIV-4), so pseudonyms stay out of them too. */
+const PSEUDONYM_RE = /\b[0-9a-f]{32}\b/gi;
 /** The server's own bind addresses are nobody's personal data (they show where Cairn listens). */
 const LOOPBACK = new Set(['127.0.0.1', '0.0.0.0']);
 
@@ -31,6 +34,7 @@ export function scrubString(s: string): string {
     .replace(MAC_RE, '[mac]')
     .replace(IPV6_RE, (m) => (m.length >= 3 && m.includes(':') ? '[ip]' : m))
     .replace(IPV4_RE, (m) => (LOOPBACK.has(m) ? m : '[ip]'))
+    .replace(PSEUDONYM_RE, '[pseudonym]')
     .replace(BARE_MAC_RE, (m) => (/[a-f]/i.test(m) && /\d/.test(m) ? '[mac]' : m));
 }
 

@@ -8,6 +8,7 @@ import type { AccessService } from './access/index.ts';
 import type { AuditService } from './audit/index.ts';
 import type { KeyService } from './keys/index.ts';
 import type { OrgDirectory } from './tenancy/directory.ts';
+import type { SubjectRegistry } from './rights/registry.ts';
 
 export interface Core {
   cfg: Config;
@@ -19,4 +20,9 @@ export interface Core {
   audit: AuditService;
   access: AccessService;
   directory: OrgDirectory;
+  /**
+   * Data-subject requests (R-PRIV-4): modules register a handler for every table that holds data
+   * about people, and ingest asks it which devices are restricted.
+   */
+  subjects: SubjectRegistry;
 }

@@ -10,6 +10,7 @@ import { ThreatListService } from './lists.ts';
 import { ThreatFileService } from './service.ts';
 import { ThreatSettingsService } from './settings.ts';
 import { ThreatYaraRuleService } from './yara-rules.ts';
+import { threatSubjectHandler } from './subject-data.ts';
 
 export * from './lists.ts';
 export * from './messages.ts';
@@ -27,10 +28,11 @@ export interface ThreatServices {
   yara: ThreatYaraRuleService;
 }
 
-/** Wire the threat services and register their retention purgers (threat_metadata, threat_files). */
+/** Wire the threat services and register their retention purgers (threat_metadata, threat_files) and their data-subject request handler (R-PRIV-4). */
 export function createThreatServices(core: Core, retention: RetentionService): ThreatServices {
   const lists = new ThreatListService(core);
   const settings = new ThreatSettingsService(core);
   const yara = new ThreatYaraRuleService(core);
+  core.subjects.register(threatSubjectHandler(core));
   return { lists, settings, yara, files: new ThreatFileService(core, lists, settings, retention, yara) };
 }

@@ -44,10 +44,13 @@ export class EncounterStore {
         const pseudo = await this.core.keys.pseudonymiser(x, orgId);
         const rows: EncounterRow[] = [];
         const seen = new Set<string>();
+        // R-PRIV-4: an encounter with a badge whose subject restricted processing is not kept.
+        const restricted = this.core.subjects.restrictedDevices(orgId);
         for (const e of part) {
           const pa = pseudo('badge', e.a);
           const pb = pseudo('badge', e.b);
           if (pa === pb) throw new CairnError('CAIRN_ERR_INGEST_MALFORMED', 'An encounter needs two different badges.', { reason: 'self_encounter', source: 'encounter' });
+          if (restricted.size > 0 && (restricted.has(pa) || restricted.has(pb))) continue;
           const [a, b] = pa < pb ? [pa, pb] : [pb, pa];
           const key = `${a}|${b}|${e.atMs}`;
           if (seen.has(key)) continue;

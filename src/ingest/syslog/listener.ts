@@ -66,6 +66,8 @@ export class SyslogListener {
   private paused = false;
   private collect: PersonalField[] = [];
   private feed: SessionFeed | undefined;
+  /** A session commit is queued and has not taken the feed's events yet (they count as on their way). */
+  private feedQueued = false;
   readonly stats: SyslogListenerStats = { lines: 0, observations: 0, rejected: 0, batches: 0, sessions: 0 };
 
   constructor(
@@ -153,7 +155,7 @@ export class SyslogListener {
       this.refuse(ingestReasonOf(e));
       return;
     }
-    if (this.pending.length >= 1000 || (this.feed?.pending ?? 0) >= 1000) this.flush();
+    if (this.pending.length >= 1000 || (!this.feedQueued && (this.feed?.pending ?? 0) >= 1000)) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.opts.flushMs ?? 250);
     if (!this.paused && this.pending.length + this.inFlight >= this.maxPending) this.pause(true);
   }
@@ -184,9 +186,11 @@ export class SyslogListener {
         });
     }
     const feed = this.feed;
-    if (feed && feed.pending > 0) {
+    if (feed && feed.pending > 0 && !this.feedQueued) {
+      this.feedQueued = true;
       this.chain = this.chain
         .then(async () => {
+          this.feedQueued = false;
           const { db, eff } = await this.ingest.open(CTX, this.opts.orgId, this.opts.siteId);
           this.stats.sessions += (await feed.commit(db, CTX, eff)).opened;
         })

@@ -71,8 +71,25 @@ export function anchorPayload(orgId: string, seq: number, hash: string, atMs: nu
 }
 
 /**
+ * The text a redaction signature covers: the previous event's hash, the event's own chain hash
+ * (unchanged) and the SHA-256 of its canon after a data subject's tokens were erased (R-PRIV-4).
+ * Binding the previous hash keeps the link: altering the event before a redacted one still shows.
+ */
+export function redactionPayload(orgId: string, seq: number, prevHash: string, hash: string, canonDigest: string, atMs: number): Buffer {
+  return Buffer.from(`cairn-audit-redaction|v1|${orgId}|${seq}|${prevHash}|${hash}|${canonDigest}|${atMs}`);
+}
+
+/**
+ * Accepts the text of a redacted event: true when a valid redaction signature covers this seq, the
+ * previous event's hash, this chain hash and this exact canon.
+ */
+export type RedactionCheck = (seq: number, prevHash: string, hash: string, canon: string) => boolean;
+
+/**
  * Checks events one at a time in seq order: continuity and recomputed hashes. Names the first
- * bad event where a signed range did not match, and covers the unsigned tail.
+ * bad event where a signed range did not match, and covers the unsigned tail. A redacted event
+ * (its hash no longer follows from its text) passes only with a valid redaction signature; the
+ * chain then continues from its stored hash.
  */
 export class ChainChecker {
   expected: number;
@@ -82,6 +99,7 @@ export class ChainChecker {
     private readonly orgId: string,
     startSeq: number,
     startPrev: string,
+    private readonly redacted?: RedactionCheck,
   ) {
     this.expected = startSeq;
     this.prev = startPrev;
@@ -90,7 +108,8 @@ export class ChainChecker {
   /** null when the event is good; otherwise why it is bad. */
   check(seq: number, canon: string, hash: string): string | null {
     if (seq !== this.expected) return seq > this.expected ? `event ${this.expected} is missing (next present is ${seq})` : `event ${seq} is out of order or duplicated (expected ${this.expected})`;
-    const h = eventHash(this.prev, this.orgId, canon);
+    let h = eventHash(this.prev, this.orgId, canon);
+    if (h !== hash && this.redacted?.(seq, this.prev, hash, canon)) h = hash;
     if (h !== hash) return `event ${seq} was altered, inserted or moved (its hash does not follow from the chain)`;
     this.prev = h;
     this.expected++;

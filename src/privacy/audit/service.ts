@@ -16,7 +16,7 @@ import type { EventBus } from '../../kernel/events.ts';
 import { reposFor, type AuditEventRow, type CheckpointRow, type Database, type Executor } from '../../storage/index.ts';
 import { actorString, type Ctx } from '../context.ts';
 import type { KeyService } from '../keys/index.ts';
-import { anchorPayload, canonOf, ChainChecker, checkpointPayload, cleanField, eventHash, GENESIS_HASH, parseCanon, rangeDigest } from './chain.ts';
+import { anchorPayload, canonOf, ChainChecker, checkpointPayload, cleanField, eventHash, GENESIS_HASH, parseCanon, rangeDigest, redactionPayload, sha256hex, type RedactionCheck } from './chain.ts';
 
 export type Outcome = 'ok' | 'denied' | 'error';
 
@@ -118,7 +118,7 @@ export class AuditService {
       const from = Math.max(last?.seq ?? 0, anchor?.seq ?? 0, head.checkpoint_seq);
       const startHash = last && last.seq === from ? last.hash : anchor && anchor.seq === from ? anchor.hash : from === 0 ? GENESIS_HASH : null;
       if (startHash === null) return undefined;
-      const checker = new ChainChecker(orgId, from + 1, startHash);
+      const checker = new ChainChecker(orgId, from + 1, startHash, await this.redactionCheck(x, orgId));
       for (let after = from; ; ) {
         const page = await repo.page(orgId, after, 20_000, head.seq);
         for (const r of page) if (checker.check(r.seq, r.canon, r.hash)) return undefined;
@@ -209,6 +209,7 @@ export class AuditService {
     let pos = anchor ? anchor.seq : 0;
     let prev = anchor ? anchor.hash : GENESIS_HASH;
 
+    const redacted = await this.redactionCheck(db, orgId);
     const checkpoints = (await repo.checkpoints(orgId)).filter((c) => c.seq > pos);
     for (const c of checkpoints) {
       if (!sigOk(c.key_id, checkpointPayload(orgId, c.from_seq, c.seq, c.hash, c.range_digest, c.at_ms), c.signature)) return fail(c.seq, `checkpoint at seq ${c.seq} has an invalid signature`);
@@ -216,7 +217,7 @@ export class AuditService {
 
     /** Walk (pos, to] event by event from `prev`; on success move pos/prev to the end. */
     const walk = async (to: number, signedEnd?: CheckpointRow): Promise<VerifyResult | null> => {
-      const checker = new ChainChecker(orgId, pos + 1, prev);
+      const checker = new ChainChecker(orgId, pos + 1, prev, redacted);
       for (let after = pos; ; ) {
         const page = await repo.page(orgId, after, 20_000, to);
         for (const r of page) {
@@ -300,6 +301,80 @@ export class AuditService {
       total += n;
       if (n < batchRows) return total;
     }
+  }
+
+  /**
+   * How verification accepts redacted events: each stored redaction whose signature (region key)
+   * covers the event's seq, previous hash, own hash and the SHA-256 of its present text.
+   */
+  private async redactionCheck(x: Executor, orgId: string): Promise<RedactionCheck | undefined> {
+    const rows = await reposFor(x).audit.redactions(orgId);
+    if (rows.length === 0) return undefined;
+    const pubs = new Map<string, KeyObject>();
+    for (const k of await reposFor(x).keys.listSigningKeys()) pubs.set(k.id, createPublicKey(k.public_pem));
+    const bySeq = new Map(rows.map((r) => [Number(r.seq), r]));
+    return (seq, prevHash, hash, canon) => {
+      const r = bySeq.get(seq);
+      const pub = r && pubs.get(r.key_id);
+      return !!r && !!pub && r.canon_digest === sha256hex(canon) && verifySig(null, redactionPayload(orgId, seq, prevHash, hash, r.canon_digest, Number(r.at_ms)), pub, Buffer.from(r.signature, 'base64'));
+    };
+  }
+
+  /**
+   * Erase a data subject's tokens (their pseudonyms, record ids) from an org's audit events, inside
+   * the caller's transaction (R-PRIV-4 erasure). Each changed event keeps its chain hash; the region
+   * key signs (seq, previous hash, hash, SHA-256 of the new text), and every signed checkpoint whose
+   * range holds a changed event is re-signed over the new texts. Only an intact chain is redacted:
+   * each event's hash must follow from its predecessor's before its text changes, and each range
+   * to be re-signed must chain to its signed end hash. Returns how many events changed.
+   *
+   * @example await audit.redact(x, orgId, [devicePseudonym, personId]) // events now say "[erased]"
+   */
+  async redact(x: Executor, orgId: string, needles: readonly string[], replacement = '[erased]'): Promise<number> {
+    const wanted = [...new Set(needles)].filter((n) => n.length >= 8);
+    if (wanted.length === 0) return 0;
+    const repo = reposFor(x).audit;
+    const rows = await repo.containing(orgId, wanted);
+    if (rows.length === 0) return 0;
+    const check = await this.redactionCheck(x, orgId);
+    const anchor = await repo.anchor(orgId);
+    const prevOf = async (seq: number): Promise<string> => {
+      if (anchor && Number(anchor.seq) === seq - 1) return anchor.hash;
+      if (seq === 1) return GENESIS_HASH;
+      const p = (await repo.page(orgId, seq - 2, 1))[0];
+      if (!p || Number(p.seq) !== seq - 1) throw new CairnError('CAIRN_ERR_AUDIT_BROKEN', `Audit event ${seq - 1} of org ${orgId} is missing; not redacting.`);
+      return p.hash;
+    };
+    const s = await this.signer(x);
+    const at = this.clock.nowMs();
+    const changed: number[] = [];
+    for (const r of rows) {
+      const seq = Number(r.seq);
+      const prev = await prevOf(seq);
+      if (eventHash(prev, orgId, r.canon) !== r.hash && !check?.(seq, prev, r.hash, r.canon)) throw new CairnError('CAIRN_ERR_AUDIT_BROKEN', `Audit event ${seq} of org ${orgId} does not verify; not redacting.`);
+      let canon = r.canon;
+      for (const n of wanted) canon = canon.split(n).join(replacement);
+      if (canon === r.canon) continue;
+      const digest = sha256hex(canon);
+      await repo.putRedaction({ org_id: orgId, seq, at_ms: at, canon_digest: digest, key_id: s.id, signature: sign(null, redactionPayload(orgId, seq, prev, r.hash, digest, at), s.priv).toString('base64') });
+      await repo.setCanon(orgId, seq, canon);
+      changed.push(seq);
+    }
+    if (changed.length === 0) return 0;
+    const after = await this.redactionCheck(x, orgId);
+    for (const c of await repo.checkpoints(orgId)) {
+      if (!changed.some((q) => q > c.from_seq && q <= c.seq)) continue;
+      const start = Number(c.from_seq) === 0 ? GENESIS_HASH : await prevOf(Number(c.from_seq) + 1);
+      const checker = new ChainChecker(orgId, Number(c.from_seq) + 1, start, after);
+      for (const e of await repo.page(orgId, c.from_seq, c.seq - c.from_seq, c.seq)) {
+        const bad = checker.check(Number(e.seq), e.canon, e.hash);
+        if (bad) throw new CairnError('CAIRN_ERR_AUDIT_BROKEN', `Audit range ${c.from_seq}..${c.seq} of org ${orgId} does not verify (${bad}); not re-signing it.`);
+      }
+      if (checker.prev !== c.hash) throw new CairnError('CAIRN_ERR_AUDIT_BROKEN', `Audit range ${c.from_seq}..${c.seq} of org ${orgId} does not end at its signed hash; not re-signing it.`);
+      const digest = rangeDigest(orgId, (await repo.rangeBody(orgId, c.from_seq, c.seq)).body);
+      await repo.resignCheckpoint({ ...c, range_digest: digest, at_ms: at, key_id: s.id, signature: sign(null, checkpointPayload(orgId, c.from_seq, c.seq, c.hash, digest, at), s.priv).toString('base64') });
+    }
+    return changed.length;
   }
 
   /** Newest events first, for the API (paged by `beforeSeq`). */

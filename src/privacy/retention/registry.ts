@@ -28,6 +28,7 @@ export const DATA_CLASSES: DataClass[] = [
   { id: 'quarantine', requirement: 'R-DATA-10', name: 'Quarantined e-mail', defaultDays: 30, description: 'Sender, recipient, subject, content and attachments of quarantined mail.' },
   { id: 'identity_links', requirement: 'R-DATA-11', name: 'Identity links', defaultDays: null, description: 'Person-to-device links; kept until unlinked or erased.' },
   { id: 'consent', requirement: 'R-DATA-12', name: 'Consent records', defaultDays: null, description: 'Terms versions accepted or declined; kept as long as needed to prove consent.' },
+  { id: 'dsar', requirement: 'R-PRIV-4', name: 'Data-subject requests', defaultDays: 730, description: 'Requests, their dates and outcome, kept 2 years after they closed to show how each was answered (CCPA keeps 24 months); identifiers encrypted under a per-request key, shredded on erasure; unverified requests closed after 7 days; access archives deleted after their download window.' },
 ];
 
 /** Deletes at most `limit` rows of an org older than `beforeMs`; returns how many it deleted. */

@@ -141,4 +141,49 @@ export class AuditRepo {
   async count(orgId: string): Promise<number> {
     return (await this.x.get<{ n: number }>('SELECT COUNT(*) AS n FROM audit_events WHERE org_id = $1', [orgId]))?.n ?? 0;
   }
+
+  // ---- redaction (erasure of a data subject, R-PRIV-4) -----------------------------------------
+
+  /** Events of an org whose canon contains any of `needles` (plain substrings), in seq order. */
+  async containing(orgId: string, needles: readonly string[]): Promise<AuditEventRow[]> {
+    const out = new Map<number, AuditEventRow>();
+    for (let i = 0; i < needles.length; i += 50) {
+      const part = needles.slice(i, i + 50);
+      const rows = await this.x.all<AuditEventRow>(
+        `SELECT org_id, seq, at_ms, canon, hash FROM audit_events WHERE org_id = $1 AND (${part.map((_, j) => `canon LIKE $${j + 2}`).join(' OR ')})`,
+        [orgId, ...part.map((n) => `%${n.replace(/[%_\\]/g, '')}%`)],
+      );
+      for (const r of rows) out.set(Number(r.seq), r);
+    }
+    return [...out.values()].sort((a, b) => Number(a.seq) - Number(b.seq));
+  }
+  async setCanon(orgId: string, seq: number, canon: string): Promise<void> {
+    await this.x.run('UPDATE audit_events SET canon = $3 WHERE org_id = $1 AND seq = $2', [orgId, seq, canon]);
+  }
+  redactions(orgId: string): Promise<RedactionRow[]> {
+    return this.x.all<RedactionRow>('SELECT org_id, seq, at_ms, canon_digest, key_id, signature FROM audit_redactions WHERE org_id = $1 ORDER BY seq', [orgId]);
+  }
+  async putRedaction(r: RedactionRow): Promise<void> {
+    await this.x.run(
+      'INSERT INTO audit_redactions (org_id, seq, at_ms, canon_digest, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id, seq) DO UPDATE SET at_ms = excluded.at_ms, canon_digest = excluded.canon_digest, key_id = excluded.key_id, signature = excluded.signature',
+      [r.org_id, r.seq, r.at_ms, r.canon_digest, r.key_id, r.signature],
+    );
+  }
+  /** Re-sign a checkpoint whose range now holds redacted texts (same range, same end hash). */
+  async resignCheckpoint(c: CheckpointRow): Promise<void> {
+    await this.x.run('UPDATE audit_checkpoints SET range_digest = $3, at_ms = $4, key_id = $5, signature = $6 WHERE org_id = $1 AND seq = $2', [c.org_id, c.seq, c.range_digest, c.at_ms, c.key_id, c.signature]);
+  }
+}
+
+/**
+ * An event whose personal tokens were erased: its chain hash is unchanged, and the region's key
+ * signs the hash together with the SHA-256 of the redacted canon.
+ */
+export interface RedactionRow {
+  org_id: string;
+  seq: number;
+  at_ms: number;
+  canon_digest: string;
+  key_id: string;
+  signature: string;
 }

@@ -88,7 +88,7 @@ export class ProximityRepo {
   async insertEncounters(rows: readonly EncounterRow[]): Promise<number> {
     if (rows.length === 0) return 0;
     const values = rows.map((r) => [r.org_id, r.a, r.b, r.at_ms, r.duration_ms, r.rssi_dbm]);
-    return (await bulkInsert(this.x, 'encounters (org_id, a, b, at_ms, duration_ms, rssi_dbm)', 6, values, 'ON CONFLICT (org_id, a, b, at_ms) DO NOTHING')).changes;
+    return (await bulkInsert(this.x, 'encounters (org_id, a, b, at_ms, duration_ms, rssi_dbm)', 6, values, 'ON CONFLICT (org_id, a, at_ms, b) DO NOTHING')).changes;
   }
 
   /**

@@ -127,8 +127,17 @@ export class SqliteDatabase extends SqliteExecutor implements Database {
     } catch (e) {
       throw new CairnError('CAIRN_ERR_STORAGE', `Cannot open the SQLite store ${name}: ${(e as Error).message}`);
     }
+    // 16 KiB pages (new stores only: an existing file keeps its page size). Ingest commits write
+    // every page they touch to the WAL, then the checkpoint copies it again; each frame and each
+    // copy is a write system call, and where those are costly (virtualised hosts) they dominate a
+    // batch. Four times fewer, larger frames for the appended fixes and the same random upserts
+    // cut ingest CPU by about a fifth (bench/ingest.ts); a point read costs one 16 KiB page.
+    db.pragma('page_size = 16384');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // Checkpoint every 2 000 frames (32 MiB of WAL) instead of 1 000: pages rewritten by
+    // consecutive batches are copied to the database once per checkpoint, with one fsync.
+    db.pragma('wal_autocheckpoint = 2000');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     super(db);

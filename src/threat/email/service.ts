@@ -16,6 +16,7 @@ import { SmtpRelay } from './relay.ts';
 import { stampMessage } from './rewrite.ts';
 import type { ScanDeps } from './scanner.ts';
 import { MailSettings } from './settings.ts';
+import { quarantineSubjectHandler } from './subject-data.ts';
 import type { MailAction, MailPolicy, MessageVerdict, VerdictState } from './types.ts';
 
 /** The context the relay and the watchers act under (audited as `system:smtp-relay` / `system:imap-watcher`). */
@@ -71,6 +72,7 @@ export class EmailService {
     retention: Pick<RetentionService, 'register'>,
   ) {
     retention.register('quarantine', purgeQuarantine);
+    core.subjects.register(quarantineSubjectHandler(core));
     this.settings = new MailSettings(core);
     const imapOps = new ImapOps((orgId) => this.settings.imapAccount(orgId));
     this.quarantine = new Quarantine(core, this.settings, { upstream: () => this.upstream(), imap: imapOps });

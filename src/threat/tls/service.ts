@@ -23,6 +23,7 @@ import type { ServerHello } from './hello.ts';
 import { buildIntel, type OrgIntelLists } from './intel.ts';
 import { analyzeScoredStream, type ScoredHandshake } from './pipeline.ts';
 import type { ThreatReason } from './score.ts';
+import { tlsSubjectHandler } from './subject-data.ts';
 
 /** Score from which a client counts as flagged (the recommended-block threshold of R-ATP-6). */
 export const FLAG_AT = 7;
@@ -158,6 +159,7 @@ export class TlsTrafficService {
   ) {
     // R-DATA-9: handshakes go when the org's tls_metadata period has passed since Cairn received them.
     retention.register('tls_metadata', (x, orgId, beforeMs, limit) => tlsRepo(x).purgeBefore(orgId, beforeMs, limit));
+    core.subjects.register(tlsSubjectHandler(core));
   }
 
   /** Largest capture accepted, in bytes (config `tlsPcapLimitBytes`). */

@@ -140,7 +140,6 @@ export class ChannelService {
   constructor(
     private readonly core: Core,
     private readonly topics: () => ReadonlySet<string>,
-    private readonly changed: (orgId: string) => void,
   ) {}
 
   private checkTopics(topics: string[]): string[] {
@@ -197,7 +196,7 @@ export class ChannelService {
       secrets = this.emailSecrets({}, e);
     } else throw bad('kind', 'kind must be webhook or email.');
     const now = this.core.clock.nowMs();
-    const view = await db.tx(async (x) => {
+    return db.tx(async (x) => {
       const row: ChannelRow = {
         id: newId(now),
         org_id: orgId,
@@ -215,8 +214,6 @@ export class ChannelService {
       await this.core.audit.record(x, ctx, orgId, 'delivery.channel.create', `delivery-channel:${row.id}`, { kind: row.kind, topics, siteId: row.site_id, enabled: row.enabled === 1 });
       return viewOf(row, secrets, generated);
     });
-    this.changed(orgId);
-    return view;
   }
 
   private emailConfig(host: string, port: number, tls: SmtpTls, tlsVerify: boolean): EmailConfig {
@@ -250,7 +247,7 @@ export class ChannelService {
   /** Change a channel; audited with the names of the fields changed. */
   async update(ctx: Ctx, orgId: string, id: string, patch: ChannelPatch): Promise<ChannelView> {
     const { db } = await this.core.access.enforce(ctx, 'delivery', 'manage', { orgId }, `delivery-channel:${id}`);
-    const view = await db.tx(async (x) => {
+    return db.tx(async (x) => {
       const repo = new DeliveryRepo(x);
       const row = await repo.getChannel(orgId, id);
       if (!row) throw notFoundOrNoAccess();
@@ -283,8 +280,6 @@ export class ChannelService {
       await this.core.audit.record(x, ctx, orgId, 'delivery.channel.update', `delivery-channel:${id}`, { fields });
       return viewOf(row, secrets, generated);
     });
-    this.changed(orgId);
-    return view;
   }
 
   /** Remove a channel; its pending deliveries are cancelled when their turn comes. */
@@ -294,7 +289,6 @@ export class ChannelService {
       if ((await new DeliveryRepo(x).deleteChannel(orgId, id)) === 0) throw notFoundOrNoAccess();
       await this.core.audit.record(x, ctx, orgId, 'delivery.channel.delete', `delivery-channel:${id}`);
     });
-    this.changed(orgId);
   }
 
   /** A channel decrypted for sending (no access check: the sender acts for the org). */

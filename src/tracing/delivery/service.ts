@@ -91,7 +91,7 @@ export class DeliveryService {
     private readonly core: Core,
     retention: RetentionService,
   ) {
-    this.channels = new ChannelService(core, () => this.topics, () => undefined);
+    this.channels = new ChannelService(core, () => this.topics);
     this.webhooks = new WebhookClient({ timeoutMs: core.cfg.deliveryTimeoutSeconds * 1000, allowPrivate: core.cfg.deliveryAllowPrivateTargets });
     retention.register('location', (x, orgId, before, limit) => new DeliveryRepo(x).purge(orgId, before, limit));
   }

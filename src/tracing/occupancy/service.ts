@@ -786,16 +786,17 @@ export class OccupancyService {
     })().catch((e) => this.core.log.error({ err: e }, 'occupancy resume failed'));
   }
 
+  /** Stop counting (no evaluation starts after this), close live streams, write the current minutes. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     if (this.relearnTimer) clearInterval(this.relearnTimer);
     this.timer = undefined;
+    this.stopped = true;
     for (const l of this.orgs.values()) {
       await l.chain;
       for (const s of l.subs) s.stream.close();
     }
     await this.flushMinutes().catch((e) => this.core.log.error({ err: e }, 'occupancy flush failed'));
-    this.stopped = true;
   }
 }
 

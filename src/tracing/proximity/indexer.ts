@@ -62,6 +62,13 @@ interface OrgState {
 const floorHour = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;
 const DEVICE_CACHE_MAX = 1_000_000;
 
+/** Fixes read for the previous hour, reused for the next one's margins. */
+interface Carry {
+  acc: MinuteAccumulator<string> | undefined;
+  /** Fixes before this time are in `acc`. */
+  readTo: number;
+}
+
 /** What building one hour produced, ready to write. */
 interface BuiltHour {
   tracks: TrackRow[];
@@ -214,15 +221,18 @@ export class ProximityIndex {
       if (newest > st.newestMs) st.newestMs = newest;
       const limit = floorHour(Math.max(now, newest) - this.smoothingMs() - this.graceMs);
       let until: number = st.until;
+      // Consecutive hours share the fixes read for their smoothing margins.
+      const carry: Carry = { acc: undefined, readTo: -Infinity };
       while (until + HOUR_MS <= limit) {
         const h = until;
         st.closing = Math.max(st.closing, h + HOUR_MS);
-        const built = await this.buildHour(db, orgId, st, h);
+        const built = await this.buildHour(db, orgId, st, h, carry);
         let next = h + HOUR_MS;
         if (!built) {
           // Skip the empty stretch up to the next fix.
           const nextFix = await repo.firstFixAtOrAfter(orgId, h + HOUR_MS);
           next = Math.max(h + HOUR_MS, Math.min(limit, nextFix === undefined ? limit : floorHour(nextFix)));
+          if (next > h + HOUR_MS) carry.acc = undefined;
           st.closing = Math.max(st.closing, next);
           const n = next;
           await db.tx((x) => new ProximityRepo(x).setIndexedUntil(orgId, n, now));
@@ -268,23 +278,34 @@ export class ProximityIndex {
     }
   }
 
-  /** The hour's rows from its fixes (and the smoothing minutes around it); undefined when it has none. */
-  private async buildHour(db: Database, orgId: string, st: OrgState, h: number): Promise<BuiltHour | undefined> {
+  /**
+   * The hour's rows from its fixes (and the smoothing minutes around it); undefined when it has
+   * none. With `carry`, fixes the previous hour already read are taken from it.
+   */
+  private async buildHour(db: Database, orgId: string, st: OrgState, h: number, carry?: Carry): Promise<BuiltHour | undefined> {
     const w = this.smoothingMs();
-    const rows = await new ProximityRepo(db).fixesForIndex(orgId, h - w, h + HOUR_MS + w);
-    const acc = new MinuteAccumulator<string>(this.params.minAccuracyMeters);
-    let inHour = false;
-    for (const f of rows) {
-      acc.add(f.device, this.traceFix(st, f));
-      if (!inHour && f.at_ms >= h && f.at_ms < h + HOUR_MS) inHour = true;
+    let from = h - w;
+    const to = h + HOUR_MS + w;
+    let acc: MinuteAccumulator<string>;
+    if (carry?.acc && carry.readTo > from && carry.readTo <= to) {
+      acc = carry.acc;
+      acc.dropBefore(Math.floor(from / MINUTE_MS));
+      from = carry.readTo;
+    } else {
+      acc = new MinuteAccumulator<string>(this.params.minAccuracyMeters);
     }
-    if (!inHour) return undefined;
+    for (const f of await new ProximityRepo(db).fixesForIndex(orgId, from, to)) acc.add(f.device, this.traceFix(st, f));
+    if (carry) {
+      carry.acc = acc;
+      carry.readTo = to;
+    }
     const hourMinute = h / MINUTE_MS;
     const perDevice: { device: string; points: MinutePoint[] }[] = [];
     for (const device of acc.devices()) {
       const pts = smoothTrack(acc.points(device), this.params).filter((p) => p.minute >= hourMinute && p.minute < hourMinute + 60);
       if (pts.length > 0) perDevice.push({ device, points: pts });
     }
+    if (perDevice.length === 0) return undefined;
     const nums = await this.numbersFor(db, orgId, st, perDevice.map((d) => d.device));
     const tracks: TrackRow[] = [];
     const cellPoints = new Map<number, Map<number, CellPoint[]>>();

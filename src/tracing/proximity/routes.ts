@@ -23,7 +23,7 @@ const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union(
 const SettingsFields = {
   radiusMeters: Num('radiusMeters', 'Contact distance, metres (default 2).'),
   minMinutes: Num('minMinutes', 'Cumulative time within it that makes a contact, minutes (default 15).'),
-  accuracyWidening: Num('accuracyWidening', 'The radius grows by this × √(accuracy₁² + accuracy₂²) of the two smoothed points (default 0.25)…'),
+  accuracyWidening: Num('accuracyWidening', 'The radius grows by this × √(accuracy₁² + accuracy₂²) of the two smoothed points (default 0.15)…'),
   maxWideningMeters: Num('maxWideningMeters', '…by at most this many metres (default 1).'),
   maxWindowDays: Num('maxWindowDays', 'Longest window one trace may span, days (default 14).', true),
   coPresence: Type.Boolean({ description: 'Devices known only by their AP (association-only data) are in contact while on the same AP (WiFiTrace; default on).' }),
@@ -32,7 +32,7 @@ const SettingsFields = {
   secondDegreeContacts: Num('secondDegreeContacts', 'A second-degree trace follows at most this many first-degree contacts, strongest first (default 20).', true),
 };
 const Settings = Strict(SettingsFields);
-const SettingsPatch = Strict(Object.fromEntries(Object.entries(SettingsFields).map(([k, v]) => [k, Type.Optional(v)])) as { [K in keyof typeof SettingsFields]: ReturnType<typeof Type.Optional<(typeof SettingsFields)[K]>> });
+const SettingsPatch = Type.Partial(Settings);
 
 const Zone = Strict({ zoneId: Type.String(), name: Nullable(Type.String()), minutes: Type.Integer() });
 const ContactFields = {
@@ -196,7 +196,7 @@ export function proximityRoutes(app: FastifyInstance, proximity: ProximityServic
         summary: 'Upload badge-to-badge encounters (sensor tokens); stored pseudonymised before the answer',
         description:
           'Up to 10 000 encounters `{a, b, rssi?, atMs, durationMs?}` as an array or `{encounters: [...]}`. Badge ids are pseudonymised at once (the pseudonym a badge\'s own fixes carry); ' +
-          'each pair is kept in one order; an encounter already stored (same pair and start) is stored once. The org is the token\'s (give ?orgId= only when the caller holds roles in several orgs).',
+          'each pair is kept in one order; an encounter already stored (same pair and start) is stored once. The whole upload is refused (CAIRN_ERR_INGEST_MALFORMED, with the reason and path) on the first invalid encounter. The org is the token\'s (give ?orgId= only when the caller holds roles in several orgs).',
         querystring: Strict({ orgId: Type.Optional(Id), siteId: Type.Optional(Id) }),
         body: EncounterBody,
         response: withErrors({ 200: EncounterSummary }),
@@ -207,7 +207,7 @@ export function proximityRoutes(app: FastifyInstance, proximity: ProximityServic
       if (!store) throw new CairnError('CAIRN_ERR_NOT_READY', 'Encounter storage is not wired in this process.');
       const orgId = ingest.resolveOrg(ctxOf(req), req.query.orgId);
       const siteId = req.query.siteId ?? ingest.callerSite(ctxOf(req), orgId);
-      const encounters = parseEncounterBatch(JSON.stringify(req.body), { maxBodyBytes: Number.MAX_SAFE_INTEGER });
+      const encounters = parseEncounterBatch(JSON.stringify(req.body), { maxBodyBytes: Number.MAX_SAFE_INTEGER, strict: true });
       return store.store(ctxOf(req), orgId, siteId, encounters);
     },
   );

@@ -14,8 +14,8 @@ export interface ProximitySettings {
   /** Cumulative time within it that makes a contact, minutes (default 15). */
   minMinutes: number;
   /**
-   * How much the two points' accuracy widens the radius: the radius grows by this factor times
-   * √(accuracy₁² + accuracy₂²) of the smoothed points, at most `maxWideningMeters` (default 0.25).
+   * How much the two points' accuracy widens the radius (default 0.15): the radius grows by this
+   * factor times √(accuracy₁² + accuracy₂²) of the two smoothed points, up to `maxWideningMeters`.
    */
   accuracyWidening: number;
   /** Cap on the widening, metres (default 1). */
@@ -35,7 +35,7 @@ export interface ProximitySettings {
 export const DEFAULT_PROXIMITY_SETTINGS: Readonly<ProximitySettings> = Object.freeze({
   radiusMeters: 2,
   minMinutes: 15,
-  accuracyWidening: 0.25,
+  accuracyWidening: 0.15,
   maxWideningMeters: 1,
   maxWindowDays: 14,
   coPresence: true,

@@ -1,7 +1,9 @@
 /** Every policy, by resource name. A resource without a policy here cannot be reached. */
 import { auditPolicy } from './audit.ts';
+import { consentPolicy } from './consent.ts';
 import { contactTracePolicy } from './contact-trace.ts';
 import { deliveryPolicy } from './delivery.ts';
+import { dsarPolicy } from './dsar.ts';
 import { devicePolicy } from './device.ts';
 import { deviceLocationPolicy } from './device-location.ts';
 import { floorPolicy } from './floor.ts';
@@ -47,6 +49,8 @@ export const POLICIES = {
   journey: journeyPolicy,
   person: personPolicy,
   contactTrace: contactTracePolicy,
+  dsar: dsarPolicy,
+  consent: consentPolicy,
 } as const;
 
 export type Resource = keyof typeof POLICIES;

@@ -21,7 +21,7 @@ CREATE TABLE encounters (
   at_ms INTEGER NOT NULL,
   duration_ms INTEGER NOT NULL,
   rssi_dbm INTEGER,
-  PRIMARY KEY (org_id, a, b, at_ms)
+  PRIMARY KEY (org_id, a, at_ms, b)
 ) WITHOUT ROWID;
 CREATE INDEX encounters_b ON encounters(org_id, b, at_ms);
 CREATE INDEX encounters_at ON encounters(org_id, at_ms);
