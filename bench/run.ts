@@ -17,6 +17,7 @@ const suites: [string, string, string][] = [
   ['history', './history.ts', 'benchHistory'],
   ['journeys', './journeys.ts', 'benchJourneys'],
   ['occupancy', './occupancy.ts', 'benchOccupancy'],
+  ['tracing', './tracing.ts', 'benchTracing'],
   ['tls', './tls.ts', 'benchTls'],
   ['files', './files.ts', 'benchFiles'],
   ['email', './email.ts', 'benchEmail'],

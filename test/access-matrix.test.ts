@@ -29,7 +29,15 @@ const READERS: R[] = ['org_admin', 'site_admin', 'privacy_officer', 'observer', 
  * test/consent.test.ts shows forged forms, tampered and replayed results and bad tokens refused.
  */
 const PORTAL_PUBLIC = ['GET /portal/:orgId/:siteId', 'POST /portal/:orgId/:siteId', 'POST /portal/:orgId/:siteId/verify', 'GET /portal/unsubscribe/:token', 'POST /portal/unsubscribe/:token'];
-const PUBLIC = new Set(['POST /api/v1/ingest/mist/:orgId', 'GET /api/v1/ingest/meraki/:orgId', 'POST /api/v1/ingest/meraki/:orgId', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'POST /api/v1/auth/login', 'POST /api/v1/auth/logout', 'GET /', 'GET /login', 'GET /assets/:file', 'GET /api/openapi.json', 'GET /api/docs', 'GET /api/docs/*', 'GET /api/docs/json', 'GET /api/docs/yaml', 'GET /api/docs/static/*', 'GET /api/docs/static/index.html', 'GET /api/docs/static/swagger-initializer.js', 'GET /api/v1/threat/notice', ...PORTAL_PUBLIC]);
+/**
+ * Data-subject requests (R-PRIV-4) are public by nature too: a subject has no account. Intake
+ * answers the same whether or not Cairn holds anything about them; every later step needs the
+ * status token given at intake (and verification a code or the device's portal session), is
+ * limited per address and per subject, and reveals data only once a privacy officer fulfilled a
+ * verified request. test/dsar.test.ts shows floods, guessed codes and replays refused.
+ */
+const DSAR_PUBLIC = ['POST /api/v1/privacy/orgs/:orgId/requests', 'POST /api/v1/privacy/orgs/:orgId/requests/:requestId/verify', 'POST /api/v1/privacy/orgs/:orgId/requests/:requestId/verify-device', 'POST /api/v1/privacy/orgs/:orgId/requests/:requestId/code', 'POST /api/v1/privacy/orgs/:orgId/requests/:requestId/status', 'POST /api/v1/privacy/orgs/:orgId/requests/:requestId/archive', 'GET /privacy/:orgId', 'POST /privacy/:orgId'];
+const PUBLIC = new Set(['POST /api/v1/ingest/mist/:orgId', 'GET /api/v1/ingest/meraki/:orgId', 'POST /api/v1/ingest/meraki/:orgId', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'POST /api/v1/auth/login', 'POST /api/v1/auth/logout', 'GET /', 'GET /login', 'GET /assets/:file', 'GET /api/openapi.json', 'GET /api/docs', 'GET /api/docs/*', 'GET /api/docs/json', 'GET /api/docs/yaml', 'GET /api/docs/static/*', 'GET /api/docs/static/index.html', 'GET /api/docs/static/swagger-initializer.js', 'GET /api/v1/threat/notice', ...PORTAL_PUBLIC, ...DSAR_PUBLIC]);
 /** Routes any signed-in caller may call; they return only the caller's own view. */
 const SELF = new Set(['GET /api/v1/auth/me', 'GET /api/v1/orgs']);
 
@@ -171,6 +179,26 @@ const EXPECT: Record<string, R[]> = {
   'DELETE /api/v1/orgs/:orgId/people/:personId': ['org_admin', 'privacy_officer'],
   'POST /api/v1/orgs/:orgId/people/:personId/devices': ['org_admin'],
   'DELETE /api/v1/orgs/:orgId/people/:personId/devices/:deviceId': ['org_admin', 'privacy_officer'],
+  // Data-subject requests (R-PRIV-4): privacy officers handle them; org admins see the queue
+  // (no identifiers) so deadlines are not missed; nobody else, not even support.
+  'GET /api/v1/orgs/:orgId/dsar': ['org_admin', 'privacy_officer'],
+  'POST /api/v1/orgs/:orgId/dsar': ['privacy_officer'],
+  'GET /api/v1/orgs/:orgId/dsar/:requestId': ['privacy_officer'],
+  'POST /api/v1/orgs/:orgId/dsar/:requestId/approve': ['privacy_officer'],
+  'POST /api/v1/orgs/:orgId/dsar/:requestId/reject': ['privacy_officer'],
+  'POST /api/v1/orgs/:orgId/dsar/:requestId/extend': ['privacy_officer'],
+  'POST /api/v1/orgs/:orgId/dsar/:requestId/fulfil': ['privacy_officer'],
+  'GET /api/v1/orgs/:orgId/dsar/:requestId/archive': ['privacy_officer'],
+  'POST /api/v1/orgs/:orgId/dsar/:requestId/lift': ['privacy_officer'],
+  // Proximity tracing and case reports (R-CT-8): the tenant's administrators and support under a
+  // grant; never site admins (a trace crosses sites), observers or sensors. Badge encounters are ingest.
+  'POST /api/v1/orgs/:orgId/contact-traces': ['org_admin', 'privacy_officer', 'support'],
+  'GET /api/v1/orgs/:orgId/contact-traces': ['org_admin', 'privacy_officer', 'support'],
+  'GET /api/v1/orgs/:orgId/contact-traces/:caseId': ['org_admin', 'privacy_officer', 'support'],
+  'DELETE /api/v1/orgs/:orgId/contact-traces/:caseId': ['org_admin', 'privacy_officer'],
+  'GET /api/v1/orgs/:orgId/contact-tracing/settings': ['org_admin', 'privacy_officer', 'support'],
+  'PUT /api/v1/orgs/:orgId/contact-tracing/settings': ['org_admin'],
+  'POST /api/v1/ingest/encounters': ['org_admin', 'sensor'],
 };
 
 interface Tenant {
@@ -280,12 +308,27 @@ async function paramsFor(method: string, url: string, t: Tenant): Promise<Record
       if (url.endsWith(':deviceId')) p.deviceId = person.devices[0]!.id;
     }
   }
+  if (url.includes('/dsar/:requestId')) p.requestId = await dsarRequest(t, url);
+  if (url.includes(':caseId')) p.caseId = (await c.services.proximity.trace(sys, t.orgId, { mac: '02:00:00:00:00:09', fromMs: Date.UTC(2024, 0, 1), toMs: Date.UTC(2024, 0, 2), purpose: 'Access matrix fixture' })).id;
   return p;
+}
+
+/** A fresh data-subject request in the state the route needs (recorded by an officer, so verified). */
+async function dsarRequest(t: Tenant, url: string): Promise<string> {
+  const rights = c.services.rights;
+  const kind = url.endsWith('/archive') ? 'access' : url.endsWith('/lift') ? 'restriction' : 'objection';
+  const r = await rights.intake(sys, t.orgId, { kind, identifier: { kind: 'email', value: `matrix-dsar-${seq++}@subject.example` } });
+  if (url.endsWith('/fulfil') || url.endsWith('/archive') || url.endsWith('/lift')) await rights.approve(sys, t.orgId, r.id);
+  if (url.endsWith('/archive') || url.endsWith('/lift')) await rights.fulfil(sys, t.orgId, r.id);
+  return r.id;
 }
 
 function bodyFor(method: string, url: string, t: Tenant): { payload?: unknown; headers?: Record<string, string> } {
   const key = `${method} ${url}`;
   const bodies: Record<string, unknown> = {
+    'POST /api/v1/orgs/:orgId/dsar': { kind: 'access', identifier: { kind: 'email', value: `matrix-intake-${seq++}@subject.example` } },
+    'POST /api/v1/orgs/:orgId/dsar/:requestId/reject': { reason: 'other' },
+    'POST /api/v1/orgs/:orgId/dsar/:requestId/extend': { reason: 'complexity' },
     'PATCH /api/v1/orgs/:orgId': { name: 'Renamed' },
     'POST /api/v1/orgs/:orgId/sites': { name: `Site ${seq++}` },
     'PATCH /api/v1/orgs/:orgId/sites/:siteId': { name: 'HQ' },
@@ -310,6 +353,9 @@ function bodyFor(method: string, url: string, t: Tenant): { payload?: unknown; h
     'PUT /api/v1/orgs/:orgId/ingest/settings': { trackAssets: false },
     'PUT /api/v1/orgs/:orgId/ingest/spaces-firehose': { url: 'https://partners.ciscospaces.io/api/partners/v1/firehose/events', enabled: false },
     'POST /api/v1/ingest/observations': { observations: [{ kind: 'wifi-connected', deviceId: '02:00:00:00:00:09', atMs: Date.UTC(2024, 0, 1) }] },
+    'POST /api/v1/orgs/:orgId/contact-traces': { mac: '02:00:00:00:00:09', from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z', purpose: 'Access matrix check' },
+    'PUT /api/v1/orgs/:orgId/contact-tracing/settings': { radiusMeters: 2 },
+    'POST /api/v1/ingest/encounters': [{ a: 'matrix-1', b: 'matrix-2', atMs: Date.UTC(2024, 0, 1), durationMs: 20_000 }],
     'PUT /api/v1/orgs/:orgId/threat/email/settings': { language: 'en' },
     'PUT /api/v1/orgs/:orgId/occupancy/settings': { windowMinutes: 5 },
     'PUT /api/v1/orgs/:orgId/zones/:zoneId/baseline': { mode: 'fixed', limit: 25 },

@@ -2,13 +2,14 @@
  * The guest portal in real Chromium (Debian's package, driven by playwright-core): a guest whose
  * browser speaks Dutch arrives with a UniFi controller's hand-off, reads the Dutch terms, sees the
  * marketing opt-in unticked, fills in the contact fields the admin asked for, accepts, and lands
- * on the controller's result URL (intercepted in the browser: no traffic leaves the machine) with
- * a result signed under the site's portal secret, which Cairn then verifies exactly once.
+ * on the controller's result URL (a stand-in controller on loopback: no traffic leaves the
+ * machine) with a result signed under the site's portal secret, which Cairn verifies exactly once.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
 import { makeApp, sqliteSetup } from './helpers.ts';
 import { resultText, systemCtx, type PortalResult } from '../src/privacy/index.ts';
@@ -18,12 +19,19 @@ const CHROMIUM = process.env.CAIRN_CHROMIUM ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `Chromium not installed at ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
 if (skip && process.env.CI) throw new Error(`CI must run the browser tests: ${skip}`);
 
-const RESULT_URL = 'http://controller.invalid/guest/authorise';
-
 test('a Dutch-speaking guest accepts the terms and the controller gets a signed result', { skip, timeout: 120_000 }, async () => {
   const setup = sqliteSetup();
   const c = await makeApp(setup);
   const sys = systemCtx('test');
+  // The access point controller's endpoint that receives the browser after the decision.
+  const landed: string[] = [];
+  const controller = createServer((req, res) => {
+    landed.push(req.url ?? '');
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>controller</title><p id="granted">ok</p>');
+  });
+  await new Promise<void>((resolve) => controller.listen(0, '127.0.0.1', resolve));
+  const ctl = controller.address();
+  const RESULT_URL = `http://127.0.0.1:${typeof ctl === 'object' && ctl ? ctl.port : 0}/guest/authorise`;
   try {
     const org = await c.services.tenancy.createOrg(sys, { name: 'Bibliotheek Zuid', country: 'NL' });
     const site = await c.services.tenancy.createSite(sys, org.id, { name: 'Leeszaal' });
@@ -47,11 +55,6 @@ test('a Dutch-speaking guest accepts the terms and the controller gets a signed 
       const page = await context.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
-      let landed: string | undefined;
-      await page.route('http://controller.invalid/**', async (route) => {
-        landed = route.request().url();
-        await route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>controller</title><p id="granted">ok</p>' });
-      });
       const handoff = new URLSearchParams({ ap: '94:2a:6f:d0:30:57', id: '1c:71:25:63:e4:24', t: '1742398732', url: 'http://example.com/krant', ssid: 'Bibliotheek Gast' });
       await page.goto(`${base}/portal/${org.id}/${site.id}?${handoff}`);
       assert.equal(await page.getAttribute('html', 'lang'), 'nl');
@@ -65,8 +68,8 @@ test('a Dutch-speaking guest accepts the terms and the controller gets a signed 
       await page.fill('#contact-email', 'fatima.deboer@example.net');
       await page.click('#accept');
       await page.waitForSelector('#granted');
-      assert.ok(landed, 'the browser went to the result URL');
-      const url = new URL(landed!);
+      assert.equal(landed.length, 1, 'the browser went to the result URL once');
+      const url = new URL(landed[0]!, RESULT_URL);
       assert.equal(`${url.origin}${url.pathname}`, RESULT_URL);
       const result = Object.fromEntries(url.searchParams) as PortalResult;
       assert.equal(result.decision, 'accepted');
@@ -91,6 +94,7 @@ test('a Dutch-speaking guest accepts the terms and the controller gets a signed 
     }
   } finally {
     await c.close();
+    await new Promise((resolve) => controller.close(resolve));
     await setup.cleanup();
   }
 });

@@ -1,7 +1,7 @@
 /**
  * R-SEC-2 / R-LOC-5: write realistic data through the API (users with e-mail addresses, sensors
  * reporting devices with MACs, IPs, usernames and hostnames, look-ups by MAC, bad requests that
- * carry identifiers), then search every byte the server stored (SQLite files with their WAL, a
+ * carry identifiers, a guest through the consent portal, an app's opt-in), then search every byte the server stored (SQLite files with their WAL, a
  * pg_dump of the PostgreSQL schemas) and every log line for those identifiers in any usual
  * notation. None may appear.
  */
@@ -89,8 +89,31 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.equal((await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/journeys/search`, headers: { cookie }, payload: { mac: MACS[2] } })).statusCode, 200);
       await c.app.inject({ method: 'GET', url: `/api/v1/orgs/${org.id}/devices/${MACS[2]}/journey`, headers: { cookie } });
       await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/people`, headers: { cookie }, payload: { personId: USERNAMES[1], email: EMAILS[1], macs: [MACS[0]] } });
+      // Proximity tracing: badge encounters (badge ids are personal), traces by MAC, badge and the org's
+      // person id, a purpose naming a MAC (refused without echoing it), and a report's exports.
+      const enc = await c.app.inject({ method: 'POST', url: '/api/v1/ingest/encounters', headers: { authorization: `Bearer ${token.token}` }, payload: [{ a: HOSTNAMES[0], b: HOSTNAMES[1], rssi: -60, atMs: Date.now() - 60_000, durationMs: 20_000 }] });
+      assert.equal(enc.statusCode, 200, enc.body);
+      const window = { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date().toISOString(), purpose: 'Exposure check for incident 17' };
+      for (const subject of [{ mac: MACS[0] }, { badge: HOSTNAMES[0] }, { personRef: USERNAMES[0] }]) {
+        const tr = await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/contact-traces`, headers: { cookie }, payload: { ...subject, ...window } });
+        assert.equal(tr.statusCode, 200, tr.body);
+        for (const format of ['csv', 'html']) await c.app.inject({ method: 'GET', url: `/api/v1/orgs/${org.id}/contact-traces/${(tr.json() as { id: string }).id}?format=${format}`, headers: { cookie } });
+      }
+      await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/contact-traces`, headers: { cookie }, payload: { mac: MACS[1], ...window, purpose: `contact of ${MACS[2]}` } });
       // A delivery channel names people (sender, recipients, SMTP account): all encrypted under the org key.
       await c.services.delivery.channels.create(sys, org.id, { kind: 'email', name: 'Alerts', topics: ['occupancy-alerts'], email: { host: 'smtp.hospital.example', port: 587, tls: 'starttls', user: USERNAMES[1]!, password: 'smtp-password-1', from: EMAILS[1]!, to: [EMAILS[0]!] } });
+      // The guest portal (R-PRIV-5): a guest's MAC arrives in the controller's hand-off, a name and
+      // e-mail address in the form; the org's app sends an installation id with its opt-in.
+      const terms = await c.services.consent.terms.create(sys, org.id, { audience: 'portal', texts: { en: { title: 'Terms', body: 'Be kind.' }, nl: { title: 'Voorwaarden', body: 'Wees aardig.' } } });
+      await c.services.consent.terms.publish(sys, org.id, terms.id);
+      await c.services.consent.portal.configure(sys, org.id, site.id, { enabled: true, contactFields: ['name', 'email'], marketingOptIn: true, resultUrl: 'https://controller.example/result' });
+      const splash = await c.app.inject({ method: 'GET', url: `/portal/${org.id}/${site.id}?client_mac=${MACS[2]}&ap_mac=00:11:22:33:44:55&ssid=Guest` });
+      const fields = Object.fromEntries([...splash.body.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)">/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]));
+      const decided = await c.app.inject({ method: 'POST', url: `/portal/${org.id}/${site.id}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ ...fields, decision: 'accept', name: USERNAMES[1]!, email: EMAILS[1]!, marketing: 'on' }).toString() });
+      assert.equal(decided.statusCode, 303, decided.body);
+      await c.app.inject({ method: 'GET', url: `/portal/${org.id}/${site.id}?client_mac=${MACS[1]!.slice(0, 11)}` });
+      const optIn = await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/consent/sdk`, headers: { authorization: `Bearer ${token.token}` }, payload: { appId: HOSTNAMES[0], optedIn: true } });
+      assert.equal(optIn.statusCode, 200, optIn.body);
       await c.services.retention.runAll(sys);
       const auditRes = await c.app.inject({ method: 'GET', url: `/api/v1/orgs/${org.id}/audit?limit=1000`, headers: { cookie } });
       assert.equal(auditRes.statusCode, 200);

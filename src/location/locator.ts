@@ -44,6 +44,9 @@ export const EXPECTED_ACCURACY_M: Readonly<Record<SightingKind, number>> = Objec
   wired: 10,
 });
 
+/** Idle smoothing state is swept at most this often per org, ms of data time. */
+const SWEEP_EVERY_MS = 30_000;
+
 export interface LocatorOptions {
   /** Forget a device's smoothing state after this much silence (ms); default 30 s. */
   resetAfterMs?: number;
@@ -60,6 +63,8 @@ export class Locator {
   private readonly solvers = new Map<number, RssiPositionSolver>();
   /** Per org, per floor: coordinates of two floors are never averaged. */
   private readonly smoothers = new Map<string, Map<string, DeviceSmoother>>();
+  /** Per org, the data time of the last idle sweep. */
+  private readonly sweptAtMs = new Map<string, number>();
   private readonly raw: PositionFix = { xMeters: 0, yMeters: 0, accuracyMeters: 0, method: 'centroid', sensorCount: 0 };
   private readonly resetAfterMs: number;
 
@@ -91,8 +96,15 @@ export class Locator {
     return s;
   }
 
-  /** Drop idle devices' smoothing state (call now and then with the data's clock). */
+  /**
+   * Drop idle devices' smoothing state (call after each batch with the data's clock). Sweeps an
+   * org at most once per {@link SWEEP_EVERY_MS} of data time: a sweep visits every device, and
+   * running it per batch cost as much as locating the batch with 10 000 live devices.
+   */
   evictIdle(orgId: string, cutoffMs: number): number {
+    const last = this.sweptAtMs.get(orgId);
+    if (last !== undefined && cutoffMs >= last && cutoffMs - last < SWEEP_EVERY_MS) return 0;
+    this.sweptAtMs.set(orgId, cutoffMs);
     let n = 0;
     for (const s of this.smoothers.get(orgId)?.values() ?? []) n += s.evictIdle(cutoffMs);
     return n;
@@ -101,6 +113,7 @@ export class Locator {
   /** Drop an org's state (org deleted). */
   forgetOrg(orgId: string): void {
     this.smoothers.delete(orgId);
+    this.sweptAtMs.delete(orgId);
   }
 
   /**

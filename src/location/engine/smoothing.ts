@@ -198,13 +198,14 @@ export class DeviceSmoother {
    */
   evictIdle(cutoffMs: number): number {
     let n = 0;
-    for (const [key, slot] of this.slots) {
+    // forEach, not for…of: no [key, slot] array per device (10 000 devices, every sweep).
+    this.slots.forEach((slot, key) => {
       if (this.slab[STRIDE * slot + T]! < cutoffMs) {
         this.slots.delete(key);
         this.free.push(slot);
         n++;
       }
-    }
+    });
     return n;
   }
 }

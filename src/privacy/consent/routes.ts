@@ -22,6 +22,7 @@ import { WORDS, negotiate, type Lang } from './i18n.ts';
 import { PAGE_HEADERS, esc, render } from './render.ts';
 import { FORM_FIELDS, RESULT_FIELDS, UNSUBSCRIBE_TOKEN_PATTERN } from './signing.ts';
 import type { ConsentServices } from './index.ts';
+import type { PortalSettings } from './portal.ts';
 
 /** Requests per minute on the public routes: per client address, and per site (or org for unsubscribe). */
 export interface PortalLimits {
@@ -147,7 +148,7 @@ export async function consentRoutes(app: FastifyInstance, d: ConsentServices, op
 
     // ---- a site's portal ---------------------------------------------------------------------
     scope.get<{ Params: { orgId: string; siteId: string } }>('/api/v1/orgs/:orgId/sites/:siteId/portal', { schema: { tags, summary: 'The site\'s guest portal settings (never its secret)', params: SiteParams, response: withErrors({ 200: PortalView }) } }, (req) => d.portal.settings(ctxOf(req), req.params.orgId, req.params.siteId));
-    scope.put<{ Params: { orgId: string; siteId: string }; Body: Record<string, never> }>(
+    scope.put<{ Params: { orgId: string; siteId: string }; Body: Partial<PortalSettings> }>(
       '/api/v1/orgs/:orgId/sites/:siteId/portal',
       { schema: { tags, summary: 'Set up the site\'s guest portal (audited by field name)', params: SiteParams, body: PortalSettingsIn, response: withErrors({ 200: PortalView }) } },
       (req) => d.portal.configure(ctxOf(req), req.params.orgId, req.params.siteId, req.body),

@@ -39,7 +39,7 @@ export function normaliseIdentifier(kind: DsarIdKind, raw: unknown): string {
       return normaliseEmail(raw);
     case 'mac': {
       const m = normaliseMac(raw);
-      if (!m) throw bad('mac', 'expected six pairs of hex digits such as 3c:22:fb:9a:41:07');
+      if (!m) throw bad('mac', 'expected six pairs of hex digits such as 00:11:22:aa:bb:cc');
       if (m === '000000000000' || m === 'ffffffffffff') throw bad('mac', 'it names no device');
       if ((parseInt(m.slice(0, 2), 16) & 1) === 1) throw bad('mac', 'it is a group (multicast) address, not a device');
       return m;

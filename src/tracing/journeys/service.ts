@@ -8,9 +8,9 @@
  * admin only the visits at their sites; observers and sensors are refused. Every read is audited
  * with the window and the number of visits, in a transaction of its own.
  *
- * Answers come from the stored visits, with what this process holds beyond them: the latest
- * sighting of open visits and closes not yet written. A process that ingests nothing for the
- * org (the CLI) takes an open visit's last sighting from the stored fixes instead.
+ * Answers come from the stored visits, with the latest sighting of open visits from this
+ * process's memory (the store lags by up to a refresh interval). A process that ingests nothing
+ * for the org (the CLI) takes an open visit's last sighting from the stored fixes instead.
  */
 import { CairnError, notFoundOrNoAccess } from '../../kernel/errors.ts';
 import { DAY_MS, toIso } from '../../kernel/clock.ts';
@@ -218,9 +218,8 @@ export class JourneyService {
     const byKey = new Map(stored.map((r) => [`${r.device}|${r.enter_ms}`, { ...r }]));
     const live = this.recorder.live(orgId, devices);
     if (live) {
-      for (const r of live.closed) byKey.set(`${r.device}|${r.enter_ms}`, { ...r });
       const open = new Set<string>();
-      for (const v of live.open) {
+      for (const v of live) {
         const k = `${v.device}|${v.enterMs}`;
         open.add(k);
         byKey.set(k, { org_id: orgId, device: v.device, enter_ms: v.enterMs, site_id: v.siteId, floor_id: v.floorId, zone_id: v.zoneId, last_ms: v.lastMs, exit_ms: null });
@@ -228,7 +227,7 @@ export class JourneyService {
       // Stored as open but not open here: ended (at its last sighting) without the close being written.
       for (const [k, r] of byKey) if (r.exit_ms === null && !open.has(k)) r.exit_ms = r.last_ms;
     } else {
-      await refineOpenVisits(db, orgId, [...byKey.values()].filter((r) => r.exit_ms === null), refresh, true);
+      await refineOpenVisits(db, orgId, [...byKey.values()].filter((r) => r.exit_ms === null), refresh, true, this.recorder.settleMs);
     }
     return [...byKey.values()]
       .filter((r) => r.enter_ms < toMs && (r.exit_ms ?? r.last_ms) >= fromMs)

@@ -22,7 +22,7 @@ export interface JourneyServices {
 
 /** @example const { journeys, people } = createJourneyServices(core, retention, services.ingest) */
 export function createJourneyServices(core: Core, retention: RetentionService, ingest: IngestService): JourneyServices {
-  const visits = new VisitRecorder(core);
+  const visits = new VisitRecorder(core.bus);
   ingest.addBatchHook(visits.hook);
   retention.register('location', (x, orgId, before, limit) => new JourneysRepo(x).purgeVisits(orgId, before, limit));
   retention.register('identity_links', (x, orgId, before, limit) => new PeopleRepo(x).purge(orgId, before, limit));

@@ -10,7 +10,7 @@
 import { DAY_MS } from '../../kernel/clock.ts';
 import type { Ctx, IdKind } from '../../privacy/index.ts';
 import { parseNativeBatch, type IngestService, type NativeObservation } from '../../ingest/index.ts';
-import { contactsOfDay, type Simulation } from '../../simulator/index.ts';
+import { contactsOfDay, nativeObservation, type Simulation } from '../../simulator/index.ts';
 import type { ProximityService } from './service.ts';
 
 export interface ContactEvalOptions {
@@ -18,6 +18,12 @@ export interface ContactEvalOptions {
   kind: 'ble-badge' | 'wifi-connected';
   /** Simulated day (0-based); default 0. */
   day?: number;
+  /**
+   * `vendor` (default): the simulator's own position estimate with its accuracy, as Mist or an
+   * app reports it. `rssi`: the sensors' readings, located by Cairn (WLS and Kalman; the org
+   * needs the campus's sensors, `layOutSimCampus(…, sensors)`).
+   */
+  positions?: 'vendor' | 'rssi';
   /** Contact definition for Cairn and the truth alike; defaults 2 m and 15 minutes. */
   radiusMeters?: number;
   minMinutes?: number;
@@ -51,7 +57,7 @@ export interface SimDayLoad {
   kind: ContactEvalOptions['kind'];
   day: number;
   fixes: number;
-  /** Median accuracy the fixes carried, metres. */
+  /** Median accuracy the fixes carried, metres (NaN with `rssi`: Cairn's locator sets it). */
   accuracyM: number;
   /** The simulated devices of the kind (index, person, id type, id). */
   devices: { person: number; idType: string; id: string }[];
@@ -83,8 +89,9 @@ export async function ingestSimDay(ingest: IngestService, ctx: Ctx, orgId: strin
     for (const x of tick.sightings) {
       if (x.kind !== o.kind || !carried.has(x.device)) continue;
       const floor = sim.campus.floors[x.floor]!;
-      batch.push({ kind: x.kind, idType: x.idType, deviceId: x.deviceId, atMs: x.atMs, x: x.estX, y: x.estY, accuracyM: x.estAccuracyM, floorId: o.floorIdOf(floor.key), siteId: o.siteIdOf(sim.campus.buildings[floor.building]!.key) });
-      if (fixes++ % 97 === 0) accuracies.push(x.estAccuracyM);
+      if (o.positions === 'rssi') batch.push(nativeObservation(sim, x, { siteIdOf: (b) => o.siteIdOf(b.key), floorIdOf: (f) => o.floorIdOf(f.key) }));
+      else batch.push({ kind: x.kind, idType: x.idType, deviceId: x.deviceId, atMs: x.atMs, x: x.estX, y: x.estY, accuracyM: x.estAccuracyM, floorId: o.floorIdOf(floor.key), siteId: o.siteIdOf(sim.campus.buildings[floor.building]!.key) });
+      if (fixes++ % 97 === 0 && o.positions !== 'rssi') accuracies.push(x.estAccuracyM);
       if (batch.length >= 1000) await flush();
     }
   }
@@ -150,8 +157,8 @@ export async function evaluateContacts(s: { ingest: IngestService; proximity: Pr
 }
 
 /**
- * Lay the simulated campus out in an org (sites, floors, zones; no sensors: the evaluation feeds
- * vendor positions). Returns the maps `evaluateContacts` takes.
+ * Lay the simulated campus out in an org (sites, floors, zones, and with `sensors` the BLE
+ * sensors and APs for RSSI positions). Returns the maps from the simulator's keys to the org's ids.
  */
 export async function layOutSimCampus(
   tenancy: {
@@ -162,9 +169,11 @@ export async function layOutSimCampus(
   ctx: Ctx,
   orgId: string,
   sim: Simulation,
-): Promise<{ siteIdOf: (k: string) => string; floorIdOf: (k: string) => string }> {
+  sensors?: { create(ctx: Ctx, orgId: string, siteId: string, input: { floorId: string; kind: 'ap' | 'ble-sensor'; name: string; mac?: string | null; vendorId?: string | null; xM: number; yM: number; coverageRadiusM?: number; txPowerDbm?: number | null }): Promise<unknown> },
+): Promise<{ siteIdOf: (k: string) => string; floorIdOf: (k: string) => string; zoneIdOf: (k: string) => string }> {
   const sites = new Map<string, string>();
   const floors = new Map<string, string>();
+  const zones = new Map<string, string>();
   for (const b of sim.campus.buildings) {
     const site = await tenancy.createSite(ctx, orgId, { name: b.name });
     sites.set(b.key, site.id);
@@ -172,8 +181,14 @@ export async function layOutSimCampus(
       const f = sim.campus.floors[fi]!;
       const floor = await tenancy.createFloor(ctx, orgId, site.id, { name: f.name, level: f.level, widthM: f.widthM, heightM: f.heightM });
       floors.set(f.key, floor.id);
-      for (const z of f.zones) await tenancy.createZone(ctx, orgId, floor.id, { name: z.name, polygon: [[z.minX, z.minY], [z.maxX, z.minY], [z.maxX, z.maxY], [z.minX, z.maxY]] });
+      if (sensors) {
+        for (const si of [...f.bleSensors, ...f.aps]) {
+          const x = sim.campus.sensors[si]!;
+          await sensors.create(ctx, orgId, site.id, { floorId: floor.id, kind: x.kind, name: x.id, mac: x.mac, vendorId: x.vendorId ?? null, xM: x.xM, yM: x.yM, coverageRadiusM: x.coverageRadiusM, txPowerDbm: x.model.txPowerDbm });
+        }
+      }
+      for (const z of f.zones) zones.set(z.id, (await tenancy.createZone(ctx, orgId, floor.id, { name: z.name, polygon: [[z.minX, z.minY], [z.maxX, z.minY], [z.maxX, z.maxY], [z.minX, z.maxY]] })).id);
     }
   }
-  return { siteIdOf: (k) => sites.get(k)!, floorIdOf: (k) => floors.get(k)! };
+  return { siteIdOf: (k) => sites.get(k)!, floorIdOf: (k) => floors.get(k)!, zoneIdOf: (k) => zones.get(k)! };
 }

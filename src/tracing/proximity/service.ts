@@ -112,14 +112,16 @@ export class ProximityService {
 
     await this.index.catchUp(db, orgId);
     const own = new Set(subject.devices);
-    const first = measure(mergeEvidence(await Promise.all(subject.devices.map((d) => this.evidence(db, orgId, d, fromMs, toMs, rule))), own), fromMs, toMs, minMs);
+    // R-PRIV-4: a device whose subject restricted processing is neither traced nor named.
+    const allowed = (device: string) => !this.core.subjects.isRestricted(orgId, device);
+    const first = measure(mergeEvidence(await Promise.all(subject.devices.filter(allowed).map((d) => this.evidence(db, orgId, d, fromMs, toMs, rule))), own), fromMs, toMs, minMs).filter((c) => allowed(c.device));
     let second: (MeasuredContact & { via: string })[] | null = null;
     if (q.secondDegree) {
       const known = new Set([...own, ...first.map((c) => c.device)]);
       const best = new Map<string, MeasuredContact & { via: string }>();
       for (const c of first.slice(0, t.secondDegreeContacts)) {
         const ev = mergeEvidence([await this.evidence(db, orgId, c.device, c.firstMs, toMs, rule)], known);
-        for (const m of measure(ev, c.firstMs, toMs, minMs)) {
+        for (const m of measure(ev, c.firstMs, toMs, minMs).filter((x) => allowed(x.device))) {
           const prev = best.get(m.device);
           if (!prev || m.totalMs > prev.totalMs) best.set(m.device, { ...m, via: c.device });
         }
