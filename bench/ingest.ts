@@ -139,7 +139,7 @@ async function benchSyslog(c: CairnApp, full: boolean): Promise<Record<string, n
     }
   }
   await ingest.settings.update(sys, orgId, { locationServices: true });
-  const lines = syslogLines(sim, full ? 40 : 8);
+  const lines = syslogLines(sim, full ? 40 : 4);
   out.syslogLines = lines.length;
 
   // Parser: the listener's per-line work, no sockets and no store (best of three passes).

@@ -109,6 +109,9 @@ export async function benchOccupancy(opts: { full: boolean }): Promise<Record<st
       const sentAt = performance.now();
       if (k % CYCLE_BATCHES === 0) expected.push({ type: Math.floor(k / CYCLE_BATCHES) % 2 === 0 ? 'COMPLIANCE-VIOLATION' : 'COMPLIANCE-OK', sentAt });
       if (mode === 'pipeline') {
+        // A batch arrives as I/O would: after a turn of the event loop (SQLite calls are synchronous,
+        // so back-to-back batches in process would otherwise never let timers and sockets run).
+        await new Promise((r) => setImmediate(r));
         await ingest.ingest(sys, orgId, { source: 'native', observations: parseNativeBatch(b), siteId });
         return;
       }

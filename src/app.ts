@@ -18,7 +18,7 @@ import { packagePath } from './kernel/paths.ts';
 import { createLogger, type Logger } from './kernel/logger.ts';
 import { Stores } from './storage/index.ts';
 import {
-  AccessService, AuditQueries, AuditService, IdentityService, KeyAdmin, KeyService, LocalKeyProvider, OrgDirectory, RetentionService, TenancyService, SubjectRegistry, createConsentServices, createRightsService, loadMasterKey, registerDsarMetrics, type ConsentServices, type Core, type KeyProvider, type RightsService,
+  AccessService, AuditQueries, AuditService, IdentityService, KeyAdmin, KeyService, LocalKeyProvider, OrgDirectory, RetentionService, TenancyService, SubjectRegistry, ExportRegistry, ProcessingRegistry, createConsentServices, createRightsService, loadMasterKey, registerDsarMetrics, type ConsentServices, type Core, type KeyProvider, type RightsService,
 } from './privacy/index.ts';
 import { privacyRoutes } from './privacy/routes.ts';
 import { consentRoutes } from './privacy/consent/routes.ts';
@@ -132,7 +132,7 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
   const access = new AccessService(directory, audit, clock);
   const subjects = new SubjectRegistry();
   await subjects.load(stores);
-  const core: Core = { cfg, stores, clock, bus, log, keys, audit, access, directory, subjects };
+  const core: Core = { cfg, stores, clock, bus, log, keys, audit, access, directory, subjects, exporters: new ExportRegistry(), activities: new ProcessingRegistry() };
   const retention = new RetentionService(core);
   const rights = createRightsService(core, retention);
   const consent = createConsentServices(core, retention);

@@ -18,7 +18,7 @@ let pgProbe: Promise<string | null> | undefined;
 /** null when PostgreSQL answers, else the reason it does not. */
 export function pgUnavailable(): Promise<string | null> {
   pgProbe ??= (async () => {
-    const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+    const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 10000 });
     try {
       await c.connect();
       await c.query('SELECT 1');

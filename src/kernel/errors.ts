@@ -60,6 +60,8 @@ export const ERROR_CATALOGUE = {
   CAIRN_ERR_DSAR_LIMIT: { status: 429, message: 'The limit of access requests for this person in 12 months has been reached (CCPA: two).' },
   CAIRN_ERR_DSAR_DEVICE_PROOF: { status: 409, message: 'No portal session from this device since the request was made; connect through the guest portal with it and try again.' },
   CAIRN_ERR_DSAR_STATE: { status: 409, message: 'The request is not in a state that allows this step.' },
+  CAIRN_ERR_EXPORT_BUSY: { status: 409, message: 'An export of this org is already running (or the server runs as many as it allows); try again when it has finished.' },
+  CAIRN_ERR_INCIDENT_STATE: { status: 409, message: 'The incident is not in a state that allows this step (open → notified → closed).' },
   CAIRN_ERR_INTERNAL: { status: 500, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

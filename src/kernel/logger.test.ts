@@ -12,6 +12,11 @@ test('scrubString removes MAC, e-mail and IP shapes', () => {
   assert.ok(!s.includes('0011.2233'), s);
 });
 
+test('keyed pseudonyms (32 hex digits) are scrubbed; SHA-256 digests are not', () => {
+  const sha = 'a'.repeat(64);
+  assert.equal(scrubString(`/devices/0123456789abcdef0123456789abcdef/journey ${sha}`), `/devices/[pseudonym]/journey ${sha}`);
+});
+
 test('loopback bind addresses stay readable; other addresses do not', () => {
   assert.equal(scrubString('Server listening at http://127.0.0.1:8080'), 'Server listening at http://127.0.0.1:8080');
   assert.equal(scrubString('client 127.0.0.2 and 10.0.0.1'), 'client [ip] and [ip]');

@@ -9,6 +9,8 @@ import type { AuditService } from './audit/index.ts';
 import type { KeyService } from './keys/index.ts';
 import type { OrgDirectory } from './tenancy/directory.ts';
 import type { SubjectRegistry } from './rights/registry.ts';
+import type { ExportRegistry } from './portability/registry.ts';
+import type { ProcessingRegistry } from './portability/activities.ts';
 
 export interface Core {
   cfg: Config;
@@ -25,4 +27,8 @@ export interface Core {
    * about people, and ingest asks it which devices are restricted.
    */
   subjects: SubjectRegistry;
+  /** Org export (R-PRIV-3): modules register an exporter for every table they keep. */
+  exporters: ExportRegistry;
+  /** Records of processing (GDPR Art. 30): modules register their processing activities. */
+  activities: ProcessingRegistry;
 }

@@ -12,3 +12,5 @@ export * from './identity/index.ts';
 export * from './retention/index.ts';
 export * from './rights/index.ts';
 export * from './consent/index.ts';
+export * from './portability/index.ts';
+export * from './incidents/index.ts';

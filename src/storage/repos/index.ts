@@ -29,6 +29,8 @@ export * from './people.ts';
 export * from './rights.ts';
 export * from './subject-data.ts';
 export * from './consent.ts';
+export * from './portability.ts';
+export * from './incidents.ts';
 
 export interface Repos {
   tenancy: TenancyRepo;

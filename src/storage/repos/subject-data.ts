@@ -140,7 +140,7 @@ export class SubjectDataRepo {
     const hours = new Set<number>();
     for (const num of nums) for (const r of await this.x.all<{ hour_ms: number }>('SELECT hour_ms FROM trace_tracks WHERE org_id = $1 AND device_num = $2', [orgId, num])) hours.add(Number(r.hour_ms));
     // Marked as ingest marks hours with late fixes: a new mark, so a rebuild in progress does not clear it.
-    if (hours.size > 0) await this.x.many('INSERT INTO trace_index_dirty (org_id, hour_ms, mark_seq) VALUES ($1, $2, 1) ON CONFLICT (org_id, hour_ms) DO UPDATE SET mark_seq = trace_index_dirty.mark_seq + 1', [...hours].map((h) => [orgId, h]));
+    if (hours.size > 0) await this.x.many('INSERT INTO trace_index_dirty (org_id, hour_ms, mark_seq) VALUES ($1, $2, $3) ON CONFLICT (org_id, hour_ms) DO UPDATE SET mark_seq = trace_index_dirty.mark_seq + 1', [...hours].map((h) => [orgId, h, 1]));
     let n = 0;
     for (const num of nums) {
       n += (await this.x.run('DELETE FROM trace_tracks WHERE org_id = $1 AND device_num = $2', [orgId, num])).changes;

@@ -42,32 +42,29 @@ const SWEEP_MS = 30_000;
 /** Fixes read per query when recovering open visits (a refresh interval of an org's fixes). */
 const RECOVERY_FIX_LIMIT = 2_000_000;
 
-/** Where a device is while it has not (yet) left its visit's zone. */
-interface Away {
-  /** When it left the visit's zone. */
-  readonly sinceMs: number;
-  readonly siteId: string;
-  readonly floorId: string;
-  /** The zone it is in now ('' in none) and since when. */
-  readonly zoneId: string;
-  readonly cellSinceMs: number;
-}
-
-/** A visit in progress, as the recorder holds it (immutable: changes replace the object). */
+/**
+ * A visit in progress, as the recorder holds it. Mutable only inside the recorder: a batch works
+ * on its own copies and its changes replace the originals after the commit.
+ */
 export interface OpenVisit {
-  readonly device: string;
-  readonly siteId: string;
-  readonly floorId: string;
-  readonly zoneId: string;
-  readonly enterMs: number;
-  /** Latest sighting in the zone, ms. */
-  readonly lastMs: number;
+  device: string;
+  siteId: string;
+  floorId: string;
+  zoneId: string;
+  enterMs: number;
+  /** Latest sighting in the zone, ms (moved on after each commit). */
+  lastMs: number;
   /** `lastMs` as last written to the store. */
-  readonly writtenLastMs: number;
+  writtenLastMs: number;
   /** Left open by an earlier process and not seen since: the presence tracker does not know it. */
-  readonly recovered: boolean;
-  /** Out of the zone for less than the settle time so far. */
-  readonly away: Away | null;
+  recovered: boolean;
+  /** When the device left the zone, not yet for the settle time; −1 while it is there. */
+  awayMs: number;
+  /** Where it is meanwhile: zone ('' none), floor, site, and since when. */
+  awayZoneId: string;
+  awayFloorId: string;
+  awaySiteId: string;
+  awayCellMs: number;
 }
 
 interface OrgVisits {
@@ -77,19 +74,30 @@ interface OrgVisits {
   sweptMs: number;
 }
 
-type Touched = PresenceBatch['changes']['touched'];
+type Changes = PresenceBatch['changes'];
 
 const keyOf = (device: string, enterMs: number): string => `${device}|${enterMs}`;
 
-/** The org's open visits with a batch's changes on top. */
+/** The org's open visits with a batch's changes on top (copy on first write, per device). */
 class Overlay {
   readonly changed = new Map<string, OpenVisit | null>();
   constructor(private readonly base: ReadonlyMap<string, OpenVisit>) {}
+  /** The device's visit as the batch sees it; do not change it (see `mut`). */
   get(device: string): OpenVisit | undefined {
     const v = this.changed.get(device);
     return v === undefined ? this.base.get(device) : (v ?? undefined);
   }
-  set(v: OpenVisit): void {
+  /** The batch's own copy of the device's visit, to change. */
+  mut(device: string): OpenVisit | undefined {
+    const v = this.changed.get(device);
+    if (v !== undefined) return v ?? undefined;
+    const b = this.base.get(device);
+    if (b === undefined) return undefined;
+    const c = { ...b };
+    this.changed.set(device, c);
+    return c;
+  }
+  put(v: OpenVisit): void {
     this.changed.set(v.device, v);
   }
   remove(device: string): void {
@@ -115,10 +123,10 @@ class VisitBatch {
     this.writes.set(keyOf(v.device, v.enterMs), { org_id: this.orgId, device: v.device, enter_ms: v.enterMs, site_id: v.siteId, floor_id: v.floorId, zone_id: v.zoneId, last_ms: exitMs ?? v.lastMs, exit_ms: exitMs });
   }
 
-  open(device: string, siteId: string, floorId: string, zoneId: string, enterMs: number, lastMs = enterMs): OpenVisit {
-    const v: OpenVisit = { device, siteId, floorId, zoneId, enterMs, lastMs, writtenLastMs: lastMs, recovered: false, away: null };
+  open(device: string, siteId: string, floorId: string, zoneId: string, enterMs: number): OpenVisit {
+    const v: OpenVisit = { device, siteId, floorId, zoneId, enterMs, lastMs: enterMs, writtenLastMs: enterMs, recovered: false, awayMs: -1, awayZoneId: '', awayFloorId: '', awaySiteId: '', awayCellMs: 0 };
     this.row(v, null);
-    this.b.set(v);
+    this.b.put(v);
     return v;
   }
 
@@ -127,96 +135,116 @@ class VisitBatch {
     this.b.remove(v.device);
   }
 
-  /** A newer sighting in the visit's zone: rewrite the row once it is a refresh interval newer. */
-  seen(v: OpenVisit, atMs: number): void {
-    const lastMs = Math.max(v.lastMs, atMs);
-    if (lastMs === v.lastMs && v.away === null && !v.recovered) return;
-    if (lastMs - v.writtenLastMs >= this.refreshMs) {
-      const nv: OpenVisit = { ...v, lastMs, writtenLastMs: lastMs, recovered: false, away: null };
-      this.row(nv, null);
-      this.b.set(nv);
-    } else this.b.set({ ...v, lastMs, recovered: false, away: null });
+  /** Seen in the visit's zone at `atMs`: back if it was away; a refresh write when one is due. */
+  seen(device: string, atMs: number): void {
+    const m = this.b.mut(device)!;
+    m.awayMs = -1;
+    m.recovered = false;
+    if (atMs > m.lastMs) m.lastMs = atMs;
+    if (m.lastMs - m.writtenLastMs >= this.refreshMs) {
+      m.writtenLastMs = m.lastMs;
+      this.row(m, null);
+    }
+  }
+
+  /** Out of the visit's zone since `sinceMs` (kept when already away), now in `zoneId` ('' none) since `atMs`. */
+  away(device: string, sinceMs: number, siteId: string, floorId: string, zoneId: string, atMs: number): void {
+    const m = this.b.mut(device)!;
+    if (m.awayMs < 0) m.awayMs = sinceMs;
+    m.awaySiteId = siteId;
+    m.awayFloorId = floorId;
+    m.awayZoneId = zoneId;
+    m.awayCellMs = atMs;
   }
 
   /**
    * Whether the device has left `v` by `atMs` (out of its zone for the settle time): then `v`
-   * ends when it left, a settled stay elsewhere becomes the open visit, and that is returned
+   * ends when it left, a stay elsewhere since becomes the open visit, and that is returned
    * (undefined: no visit now). Otherwise `v` itself.
    */
   settle(v: OpenVisit, atMs: number): OpenVisit | undefined {
-    const a = v.away;
-    if (a === null || atMs - a.sinceMs < this.settleMs) return v;
-    this.close(v, a.sinceMs);
-    return a.zoneId === '' ? undefined : this.open(v.device, a.siteId, a.floorId, a.zoneId, a.cellSinceMs);
+    if (v.awayMs < 0 || v.recovered || atMs - v.awayMs < this.settleMs) return v;
+    this.close(v, v.awayMs);
+    return v.awayZoneId === '' ? undefined : this.open(v.device, v.awaySiteId, v.awayFloorId, v.awayZoneId, v.awayCellMs);
   }
 
   /** The batch's transitions, in order. */
-  transitions(list: PresenceBatch['changes']['transitions']): void {
+  transitions(list: Changes['transitions']): void {
     for (const [name, ev] of list) {
-      if (ev.device === null) continue;
-      let v = this.b.get(ev.device);
-      if (v && !v.recovered) v = this.settle(v, ev.atMs);
+      const device = ev.device;
+      if (device === null) continue;
+      let v = this.b.get(device);
+      if (v) v = this.settle(v, ev.atMs);
       const here = v !== undefined && v.zoneId === ev.zoneId && v.floorId === ev.floorId;
       if (name === 'location.zone.exited') {
-        if (!v) continue;
-        if (here && v.away === null) this.b.set({ ...v, away: { sinceMs: ev.atMs, siteId: ev.siteId, floorId: ev.floorId, zoneId: '', cellSinceMs: ev.atMs } });
-        else if (v.away !== null && v.away.zoneId === ev.zoneId && v.away.floorId === ev.floorId) this.b.set({ ...v, away: { ...v.away, zoneId: '', cellSinceMs: ev.atMs } });
+        if (!v || v.recovered) continue;
+        if (here && v.awayMs < 0) this.away(device, ev.atMs, ev.siteId, ev.floorId, '', ev.atMs);
+        else if (v.awayMs >= 0 && v.awayZoneId === ev.zoneId && v.awayFloorId === ev.floorId) this.away(device, v.awayMs, ev.siteId, ev.floorId, '', ev.atMs);
         continue;
       }
       if (!v) {
-        this.open(ev.device, ev.siteId, ev.floorId, ev.zoneId, ev.atMs);
-        continue;
-      }
-      if (v.recovered) {
+        this.open(device, ev.siteId, ev.floorId, ev.zoneId, ev.atMs);
+      } else if (v.recovered) {
         // The tracker did not know the device (a restart): the same zone within the idle time goes on.
-        if (here && ev.atMs >= v.enterMs && ev.atMs - v.lastMs <= this.idleMs) this.seen(v, ev.atMs);
+        if (here && ev.atMs >= v.enterMs && ev.atMs - v.lastMs <= this.idleMs) this.seen(device, ev.atMs);
         else {
           this.close(v, v.lastMs);
-          this.open(ev.device, ev.siteId, ev.floorId, ev.zoneId, ev.atMs);
+          this.open(device, ev.siteId, ev.floorId, ev.zoneId, ev.atMs);
         }
-        continue;
-      }
-      if (here) {
-        // Back within the settle time: the visit goes on (or back after the idle time: a new one).
-        if (ev.atMs - v.lastMs > this.idleMs) {
+      } else if (here) {
+        // Back within the settle time: the visit goes on (back after the idle time: a new one).
+        if (ev.atMs - v.lastMs > this.idleMs && v.awayMs < 0) {
           this.close(v, v.lastMs);
-          this.open(ev.device, ev.siteId, ev.floorId, ev.zoneId, ev.atMs);
-        } else this.seen(v, ev.atMs);
-        continue;
+          this.open(device, ev.siteId, ev.floorId, ev.zoneId, ev.atMs);
+        } else this.seen(device, ev.atMs);
+      } else {
+        this.away(device, ev.atMs, ev.siteId, ev.floorId, ev.zoneId, ev.atMs);
       }
-      const since = v.away?.sinceMs ?? ev.atMs;
-      this.b.set({ ...v, away: { sinceMs: since, siteId: ev.siteId, floorId: ev.floorId, zoneId: ev.zoneId, cellSinceMs: ev.atMs } });
     }
   }
 
-  /** Each touched device's latest state: last sightings, settled departures, odd cases. */
-  touched(touched: Touched): void {
+  /** Each touched device's latest state: settled departures, refresh writes, odd cases. No copy for the common case. */
+  touched(touched: Changes['touched']): void {
     for (const [device, s] of touched) {
       let v = this.b.get(device);
-      if (s.eventDevice === null) {
-        // No longer followed (tracking withdrawn): the visit ends at its last sighting.
-        if (v) this.close(v, v.away?.sinceMs ?? v.lastMs);
-        continue;
-      }
-      if (v && !v.recovered) v = this.settle(v, s.lastMs);
       if (v === undefined) {
         // In a zone without an open visit (state dropped): it starts at the latest sighting.
-        if (s.zoneId !== '' && !this.b.changed.has(device)) this.open(device, s.siteId, s.floorId, s.zoneId, s.lastMs);
+        if (s.eventDevice !== null && s.zoneId !== '' && !this.b.changed.has(device)) this.open(device, s.siteId, s.floorId, s.zoneId, s.lastMs);
         continue;
       }
-      if (v.zoneId === s.zoneId && v.floorId === s.floorId) this.seen(v, s.lastMs);
-      else if (v.away === null && !v.recovered) this.b.set({ ...v, away: { sinceMs: s.lastMs, siteId: s.siteId, floorId: s.floorId, zoneId: s.zoneId, cellSinceMs: s.lastMs } });
+      if (s.eventDevice === null) {
+        // No longer followed (tracking withdrawn): the visit ends at its last sighting there.
+        this.close(v, v.awayMs >= 0 ? v.awayMs : v.lastMs);
+        continue;
+      }
+      if (v.awayMs >= 0) {
+        v = this.settle(v, s.lastMs);
+        if (v === undefined || v.awayMs >= 0) continue;
+      }
+      if (v.zoneId === s.zoneId && v.floorId === s.floorId) {
+        // The common case: still there. Its last sighting moves on after the commit (`advance`).
+        if (v.recovered || s.lastMs - v.writtenLastMs >= this.refreshMs) this.seen(device, s.lastMs);
+      } else if (!v.recovered) this.away(device, s.lastMs, s.siteId, s.floorId, s.zoneId, s.lastMs);
     }
   }
 
   /** Visits whose device has not been seen for the idle time by `nowMs` end at their last sighting there. */
-  sweep(devices: Iterable<string>, nowMs: number): void {
+  sweep(devices: Iterable<string>, touched: Changes['touched'], nowMs: number): void {
     for (const d of devices) {
       const v = this.b.get(d);
       if (!v) continue;
-      const lastMs = v.away === null ? v.lastMs : v.away.sinceMs;
+      const s = touched.get(d);
+      const lastMs = v.awayMs >= 0 ? v.awayMs : s !== undefined && s.zoneId === v.zoneId && s.floorId === v.floorId ? Math.max(v.lastMs, s.lastMs) : v.lastMs;
       if (nowMs - lastMs > this.idleMs) this.close(v, lastMs);
     }
+  }
+}
+
+/** After the commit: the last sighting of visits whose device stayed in the zone moves on. */
+function advance(open: ReadonlyMap<string, OpenVisit>, touched: Changes['touched']): void {
+  for (const [device, s] of touched) {
+    const v = open.get(device);
+    if (v !== undefined && v.awayMs < 0 && s.lastMs > v.lastMs && v.zoneId === s.zoneId && v.floorId === s.floorId) v.lastMs = s.lastMs;
   }
 }
 
@@ -294,7 +322,7 @@ export class VisitRecorder {
    * may lag by up to a refresh interval). Undefined when it holds nothing for the org (no batch
    * of it since start): the store, refined from fixes, is then the answer.
    */
-  live(orgId: string, devices: readonly string[]): OpenVisit[] | undefined {
+  live(orgId: string, devices: readonly string[]): Readonly<OpenVisit>[] | undefined {
     const st = this.orgs.get(orgId);
     if (!st) return undefined;
     const out: OpenVisit[] = [];
@@ -317,7 +345,7 @@ export class VisitRecorder {
     vb.transitions(transitions);
     vb.touched(touched);
     const sweep = Number.isFinite(at.nowMs) && at.nowMs - st.sweptMs >= SWEEP_MS;
-    if (sweep) vb.sweep([...st.open.keys(), ...vb.b.changed.keys()], at.nowMs);
+    if (sweep) vb.sweep([...st.open.keys(), ...vb.b.changed.keys()], touched, at.nowMs);
     if (vb.writes.size > 0) await new JourneysRepo(x).upsertVisits([...vb.writes.values()]);
 
     const target = st;
@@ -327,6 +355,7 @@ export class VisitRecorder {
         if (v) target.open.set(d, v);
         else target.open.delete(d);
       }
+      advance(target.open, touched);
       if (sweep) target.sweptMs = at.nowMs;
     };
   };
@@ -347,7 +376,7 @@ export class VisitRecorder {
     }
     const current = [...latest.values()];
     for (const r of await refineOpenVisits(x, orgId, current, this.refreshMs, false, this.settleMs)) refined.push({ ...r });
-    for (const r of current) st.open.set(r.device, { device: r.device, siteId: r.site_id, floorId: r.floor_id, zoneId: r.zone_id, enterMs: r.enter_ms, lastMs: r.last_ms, writtenLastMs: r.last_ms, recovered: true, away: null });
+    for (const r of current) st.open.set(r.device, { device: r.device, siteId: r.site_id, floorId: r.floor_id, zoneId: r.zone_id, enterMs: r.enter_ms, lastMs: r.last_ms, writtenLastMs: r.last_ms, recovered: true, awayMs: -1, awayZoneId: '', awayFloorId: '', awaySiteId: '', awayCellMs: 0 });
     return { st, refined };
   }
 }

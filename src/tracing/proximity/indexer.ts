@@ -199,11 +199,13 @@ export class ProximityIndex {
   // ---- closing hours ------------------------------------------------------------------------
 
   /**
-   * Bring an org's index up to date: close every hour that is due, rebuild dirty hours, and load
-   * the open hours into memory if this process has not yet. Traces call it first; the background
-   * run calls it for every org.
+   * Bring an org's index up to date: close every hour that is due, rebuild dirty hours, and (with
+   * `live`, what traces ask for) load the open hours into memory if this process has not yet.
+   * Traces call it first; the background run calls it for every org without `live`, so an org
+   * nobody traces costs no memory.
    */
-  async catchUp(db: Database, orgId: string): Promise<void> {
+  async catchUp(db: Database, orgId: string, opts: { live?: boolean } = {}): Promise<void> {
+    const live = opts.live ?? true;
     const st = await this.state(db, orgId);
     await this.locked(st, async () => {
       const repo = new ProximityRepo(db);
@@ -211,7 +213,7 @@ export class ProximityIndex {
       if (st.until === undefined) {
         const first = await repo.firstFixAtOrAfter(orgId, 0);
         if (first === undefined) {
-          await this.loadLive(db, orgId, st);
+          if (live) await this.loadLive(db, orgId, st);
           return;
         }
         st.until = floorHour(first);
@@ -247,7 +249,7 @@ export class ProximityIndex {
         const built = indexed ? await this.buildHour(db, orgId, st, d.hour_ms) : undefined;
         await this.writeHour(db, orgId, st, d.hour_ms, built ?? { tracks: [], cells: [], nums: [], newDevices: [] }, { dirtySeq: d.mark_seq, nowMs: now, replace: indexed });
       }
-      await this.loadLive(db, orgId, st);
+      if (live) await this.loadLive(db, orgId, st);
     });
   }
 
@@ -384,7 +386,7 @@ export class ProximityIndex {
     this.running = (async () => {
       for (const d of await this.core.directory.list()) {
         try {
-          await this.catchUp(this.core.stores.region(d.region), d.org_id);
+          await this.catchUp(this.core.stores.region(d.region), d.org_id, { live: false });
         } catch (e) {
           this.core.log.error({ err: e }, 'proximity index run failed');
         }

@@ -24,6 +24,8 @@ import { tlsPolicy } from './tls.ts';
 import { tokenPolicy } from './token.ts';
 import { userPolicy } from './user.ts';
 import { zonePolicy } from './zone.ts';
+import { portabilityPolicy } from './portability.ts';
+import { incidentPolicy } from './incident.ts';
 
 export const POLICIES = {
   org: orgPolicy,
@@ -51,6 +53,8 @@ export const POLICIES = {
   contactTrace: contactTracePolicy,
   dsar: dsarPolicy,
   consent: consentPolicy,
+  portability: portabilityPolicy,
+  incident: incidentPolicy,
 } as const;
 
 export type Resource = keyof typeof POLICIES;

@@ -1,0 +1,1 @@
+/** Incidents (R-PRIV-8). */
