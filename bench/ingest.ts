@@ -9,6 +9,7 @@
  * syslog listener, which parses, batches and commits them through the pipeline (fixes, sessions).
  * Embedded SQLite. Beside each rate, the CPU time per observation or line (`…CpuMicros…`): on a
  * shared machine the wall-clock rate also measures the neighbours, the CPU time much less so.
+ * Then `memory…`: peak memory of the bundled server with 10 000 live devices (`ingest-memory.ts`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ import { Simulation, campusPlan, syslogLine, type SimAssociation } from '../src/
 import { DEFAULT_BLE_MODEL, rssiAtDistance } from '../src/location/index.ts';
 import { seededNormal, seededRandom } from '../src/kernel/prng.ts';
 import { LocationRepo } from '../src/storage/index.ts';
+import { benchIngestMemory } from './ingest-memory.ts';
 
 const DEVICES = 10_000;
 const BATCH = 1_000;
@@ -277,5 +279,6 @@ export async function benchIngest(opts: { full: boolean }): Promise<Record<strin
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  Object.assign(out, await benchIngestMemory(opts));
   return out;
 }

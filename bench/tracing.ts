@@ -38,6 +38,8 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 const ms1 = (v: number) => Math.round(v * 10) / 10;
+/** Progress on stderr (a full run takes a while); the figures go to stdout. */
+const progress = (m: string) => void process.stderr.write(`[tracing ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 async function app(cfg: Partial<Config>): Promise<CairnApp> {
   return buildApp(loadConfig({ env: {}, overrides: { masterKey: Buffer.alloc(32, 7).toString('base64'), logLevel: 'silent', retentionIntervalMinutes: 0, auditCheckpointIntervalMinutes: 0, ...cfg } }), { http: false });
@@ -102,11 +104,13 @@ export async function benchTracing(opts: { full: boolean }): Promise<Record<stri
     const pseudo = await c.core.keys.pseudonymiser(db, orgId);
     const badge = sim.people.map((p) => pseudo('badge', sim.devices[p.devices.find((d) => sim.devices[d]!.type === 'badge')!]!.stableId!));
 
+    progress(`${people} devices, ${days} days: writing fixes`);
     let t = performance.now();
     const fixes = await load(c, campusFixes(sim, orgId, badge, layout.floorIdOf, layout.zoneIdOf, 0, days));
     out['fixes'] = fixes;
     out['sqlite_load_fixes_per_s'] = Math.round(fixes / ((performance.now() - t) / 1000));
 
+    progress(`${fixes} fixes written; building the tracing index`);
     t = performance.now();
     await c.services.proximity.index.catchUp(db, orgId);
     const indexS = (performance.now() - t) / 1000;
@@ -122,6 +126,7 @@ export async function benchTracing(opts: { full: boolean }): Promise<Record<stri
     const size = await repo.indexSize(orgId);
     out['index_rows'] = { tracks: size.tracks, cells: size.cells };
 
+    progress('index built; tracing');
     // 14-day traces of sampled people present in the window.
     const toMs = sim.options.startMs + days * DAY_MS;
     const fromMs = toMs - windowDays * DAY_MS;
@@ -139,6 +144,7 @@ export async function benchTracing(opts: { full: boolean }): Promise<Record<stri
     times.sort((a, b) => a - b);
     out['sqlite_trace_14d'] = { samples, p50_ms: ms1(quantile(times, 0.5)), p95_ms: ms1(quantile(times, 0.95)), max_ms: ms1(times[times.length - 1]!), contacts_per_trace: Math.round((contacts / samples) * 10) / 10 };
 
+    progress('PostgreSQL baseline');
     // The same question as an indexed SQL self-join on PostgreSQL, same fixes.
     out['postgres_self_join_14d'] = await baseline(sim, badge, layout, [...picked].slice(0, pgSamples), fromMs, toMs, opts.full ? days - windowDays : 0, days);
     const pgP50 = (out['postgres_self_join_14d'] as { p50_ms?: number }).p50_ms;
@@ -170,6 +176,7 @@ async function baseline(sim: Simulation, badge: readonly string[], layout: { flo
     const fixes = await load(c, campusFixes(sim, orgId, badge, layout.floorIdOf, layout.zoneIdOf, fromDay, toDay));
     const loadS = (performance.now() - t) / 1000;
     const repo = new ProximityRepo(c.core.stores.region('eu'));
+    progress(`PostgreSQL: ${fixes} fixes loaded; indexing`);
     const ti = performance.now();
     await repo.addBaselineIndexes();
     const indexS = (performance.now() - ti) / 1000;
@@ -215,6 +222,7 @@ async function accuracy(full: boolean): Promise<Record<string, unknown>> {
   ];
   const out: Record<string, unknown> = { people, badge_fix_every_s: 20 };
   for (const l of levels) {
+    progress(`contacts on the ground truth: ${l.name}`);
     const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-tracing-acc-'));
     const c = await app({ dataDir: dir });
     try {

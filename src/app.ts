@@ -18,11 +18,13 @@ import { packagePath } from './kernel/paths.ts';
 import { createLogger, type Logger } from './kernel/logger.ts';
 import { Stores } from './storage/index.ts';
 import {
-  AccessService, AuditQueries, AuditService, IdentityService, KeyAdmin, KeyService, LocalKeyProvider, OrgDirectory, RetentionService, TenancyService, SubjectRegistry, ExportRegistry, ProcessingRegistry, createConsentServices, createRightsService, loadMasterKey, registerDsarMetrics, type ConsentServices, type Core, type KeyProvider, type RightsService,
+  AccessService, AuditQueries, AuditService, IdentityService, KeyAdmin, KeyService, LocalKeyProvider, OrgDirectory, RetentionService, TenancyService, SubjectRegistry, ExportRegistry, ProcessingRegistry, createConsentServices, createRightsService, createIncidentService, createPortabilityServices, loadMasterKey, registerDsarMetrics, registerIncidentMetrics, type ConsentServices, type IncidentService, type PortabilityServices, type Core, type KeyProvider, type RightsService,
 } from './privacy/index.ts';
 import { privacyRoutes } from './privacy/routes.ts';
 import { consentRoutes } from './privacy/consent/routes.ts';
 import { rightsRoutes } from './privacy/rights/routes.ts';
+import { portabilityRoutes } from './privacy/portability/routes.ts';
+import { incidentRoutes } from './privacy/incidents/routes.ts';
 import { DeviceService } from './devices/index.ts';
 import { deviceRoutes } from './devices/routes.ts';
 import { createIngestServices, type IngestService, type MqttCredentialService } from './ingest/index.ts';
@@ -89,6 +91,10 @@ export interface Services {
   delivery: DeliveryService;
   /** Proximity tracing and case reports, over the tracing index fed by every ingest batch. */
   proximity: ProximityService;
+  /** Org export (R-PRIV-3) and records of processing (GDPR Art. 30). */
+  portability: PortabilityServices;
+  /** Personal-data breach records with the 72-hour clock and notices (R-PRIV-8). */
+  incidents: IncidentService;
 }
 
 export interface CairnApp {
@@ -135,6 +141,8 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
   const core: Core = { cfg, stores, clock, bus, log, keys, audit, access, directory, subjects, exporters: new ExportRegistry(), activities: new ProcessingRegistry() };
   const retention = new RetentionService(core);
   const rights = createRightsService(core, retention);
+  const portability = createPortabilityServices(core);
+  const incidents = createIncidentService(core, retention);
   const consent = createConsentServices(core, retention);
   const ingestion = createIngestServices(core, retention, { inc: (labels, n) => metrics.rejected.inc(labels, n) }, consent.sdk);
   const journeys = createJourneyServices(core, retention, ingestion.ingest);
@@ -162,9 +170,12 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     occupancy: occupancy.occupancy,
     delivery: occupancy.delivery,
     proximity,
+    portability,
+    incidents,
   };
   const metrics = new Metrics(opts.http !== false);
   registerDsarMetrics(metrics.registry, rights);
+  registerIncidentMetrics(metrics.registry, incidents);
 
   const tls = cfg.tlsCert && cfg.tlsKey ? { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } : undefined;
   const app = Fastify({
@@ -244,6 +255,8 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     occupancyRoutes(app, services.occupancy);
     deliveryRoutes(app, services.delivery);
     proximityRoutes(app, services.proximity, services.ingest);
+    portabilityRoutes(app, services.portability);
+    incidentRoutes(app, services.incidents);
   }
 
   let checkpointTimer: NodeJS.Timeout | undefined;
@@ -272,6 +285,7 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
       services.retention.stop();
       subjects.stopRefresh();
       services.rights.close();
+      services.incidents.shutdown();
       await services.occupancy.stop();
       await services.proximity.index.stop();
       await services.delivery.stop();

@@ -21,6 +21,8 @@ import { registerMailCli } from './threat/email/cli.ts';
 import { registerJourneyCli } from './tracing/journeys/cli.ts';
 import { registerPeopleCli } from './tracing/people/cli.ts';
 import { registerDsarCli } from './privacy/rights/cli.ts';
+import { registerPortabilityCli } from './privacy/portability/cli.ts';
+import { registerIncidentCli } from './privacy/incidents/cli.ts';
 import { registerTraceCli } from './tracing/proximity/cli.ts';
 
 const started = performance.now();
@@ -265,6 +267,8 @@ registerOccupancyCli(program);
 registerJourneyCli(program);
 registerPeopleCli(program);
 registerDsarCli(program);
+registerPortabilityCli(program);
+registerIncidentCli(program);
 registerTraceCli(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -79,6 +79,17 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(d.contacts.map((x) => x.cumulativeMinutes), [30, 10], 'a lower threshold takes D in');
     });
 
+    test('a restarted server rebuilds the open hour from the stored fixes', { skip }, async () => {
+      const c2 = await makeApp(setup, {}, { clock });
+      try {
+        const r = await c2.services.proximity.trace(sys, orgId, { badge: 'badge-a', fromMs: T0 - HOUR_MS, toMs: T0 + 3 * HOUR_MS, purpose: PURPOSE, minMinutes: 5 });
+        assert.equal(c2.services.proximity.index.indexedUntil(orgId), T0, 'still open');
+        assert.deepEqual(r.contacts.map((x) => x.cumulativeMinutes), [30, 10]);
+      } finally {
+        await c2.close();
+      }
+    });
+
     test('gives the same answer from the closed index, and counts late fixes', { skip }, async () => {
       clock.set(T0 + 3 * HOUR_MS);
       const r = await trace('badge-a');

@@ -8,6 +8,7 @@ import { toIso, MINUTE_MS } from '../kernel/clock.ts';
 import { reposFor, type DeviceRow } from '../storage/index.ts';
 import { normaliseMac, type Core, type Ctx } from '../privacy/index.ts';
 import { deviceSubjectHandler } from './subject-data.ts';
+import { deviceExporters } from './governance.ts';
 
 export interface DeviceReport {
   /** R-DATA-1 personal: raw MAC, pseudonymised at once and never stored. */
@@ -41,6 +42,7 @@ export function isRandomizedMac(mac12: string): boolean {
 export class DeviceService {
   constructor(private readonly core: Core) {
     core.subjects.register(deviceSubjectHandler(core));
+    for (const e of deviceExporters()) core.exporters.register(e);
   }
 
   /** Record devices seen by a sensor (or admin). Returns their pseudonyms, in order. */

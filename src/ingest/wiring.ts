@@ -15,6 +15,7 @@ import { EncounterStore } from './encounters/store.ts';
 import { MqttCredentialService } from './mqtt/credentials.ts';
 import { SpacesFirehoseService } from './firehose.ts';
 import { ingestSubjectHandlers } from './subject-data.ts';
+import { registerIngestGovernance } from './governance.ts';
 
 export interface IngestServices {
   sensors: SensorService;
@@ -41,6 +42,7 @@ export function createIngestServices(core: Core, retention: RetentionService, re
   retention.register('analytics', (x, orgId, before, limit) => new LocationRepo(x).purgePresence(orgId, before, limit));
   retention.register('location', (x, orgId, before, limit) => new ProximityRepo(x).purgeEncounters(orgId, before, limit));
   for (const h of ingestSubjectHandlers()) core.subjects.register(h);
+  registerIngestGovernance(core);
   const ingest = new IngestService(core, { settings: new IngestSettingsService(core, sdk), plans, sessions: new AssociationSessionRecorder(core, plans), encounters: new EncounterStore(core), ...(rejected ? { rejected } : {}) });
   return {
     sensors: new SensorService(core, plans),

@@ -62,6 +62,8 @@ export const ERROR_CATALOGUE = {
   CAIRN_ERR_DSAR_STATE: { status: 409, message: 'The request is not in a state that allows this step.' },
   CAIRN_ERR_EXPORT_BUSY: { status: 409, message: 'An export of this org is already running (or the server runs as many as it allows); try again when it has finished.' },
   CAIRN_ERR_INCIDENT_STATE: { status: 409, message: 'The incident is not in a state that allows this step (open → notified → closed).' },
+  CAIRN_ERR_NOTICE_STATE: { status: 409, message: 'The notices are not in a state that allows this step (draft → approved → sent).' },
+  CAIRN_ERR_NOTICE_SAME_APPROVER: { status: 409, message: 'Another org admin must approve these notices (four eyes: the org has more than one admin).' },
   CAIRN_ERR_INTERNAL: { status: 500, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -171,11 +171,12 @@ export class PresenceBatch {
 
   /**
    * What the batch changed, for state kept durably in its transaction (zone visits, issue 4): the
-   * zone transitions in order (the event objects `commit` emits) and each touched device's new
-   * state by pseudonym (`eventDevice` null: only aggregates may be kept for it).
+   * zone transitions in order (the event objects `commit` emits), each touched device's new state
+   * by pseudonym (`eventDevice` null: only aggregates may be kept for it), and the tracker's
+   * committed state (every device it follows; this batch's changes land there on `commit`).
    */
-  get changes(): { readonly transitions: readonly Transition[]; readonly touched: ReadonlyMap<string, Readonly<DeviceState>> } {
-    return { transitions: this.transitions, touched: this.touched };
+  get changes(): { readonly transitions: readonly Transition[]; readonly touched: ReadonlyMap<string, Readonly<DeviceState>>; readonly state: ReadonlyMap<string, Readonly<DeviceState>> } {
+    return { transitions: this.transitions, touched: this.touched, state: this.tracker.state };
   }
 
   /** After the commit: apply the overlay and emit the zone transitions in order. */

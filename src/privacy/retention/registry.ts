@@ -29,6 +29,7 @@ export const DATA_CLASSES: DataClass[] = [
   { id: 'identity_links', requirement: 'R-DATA-11', name: 'Identity links', defaultDays: null, description: 'Person-to-device links; kept until unlinked or erased.' },
   { id: 'consent', requirement: 'R-DATA-12', name: 'Consent records', defaultDays: null, description: 'Terms versions accepted or declined; kept as long as needed to prove consent.' },
   { id: 'dsar', requirement: 'R-PRIV-4', name: 'Data-subject requests', defaultDays: 730, description: 'Requests, their dates and outcome, kept 2 years after they closed to show how each was answered (CCPA keeps 24 months); identifiers encrypted under a per-request key, shredded on erasure; unverified requests closed after 7 days; access archives deleted after their download window.' },
+  { id: 'incidents', requirement: 'R-PRIV-8', name: 'Incident records', defaultDays: 730, minDays: 365, description: 'Personal-data breach records (what happened, when detected, categories and approximate numbers of people and records, measures) and the notices sent; kept 2 years after they closed (within the retention bounds an org may set) to document breaches (GDPR Art. 33(5)); free text encrypted under the org key.' },
 ];
 
 /** Deletes at most `limit` rows of an org older than `beforeMs`; returns how many it deleted. */

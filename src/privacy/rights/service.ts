@@ -171,6 +171,9 @@ interface Details {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/** What forgets the subject on a request: its key (crypto-shredding) and everything under it. */
+const SHRED = { dek_enc: null, subject_enc: null, details_enc: null } as const;
+
 function publicCtx(requestId: string): Ctx {
   return { actor: { kind: 'system', id: 'privacy-page' }, bindings: [], requestId };
 }
@@ -215,7 +218,7 @@ export class RightsService {
       },
       erase: async (x, s) => {
         const repo = new RightsRepo(x);
-        const n = (await repo.scrubSubject(s.orgId, await this.subjectKeys(x, s))) + (await repo.deleteRestrictions(s.orgId, [...s.devices]));
+        const n = (await repo.scrubSubject(s.orgId, await this.subjectKeys(x, s), s.requestId)) + (await repo.deleteRestrictions(s.orgId, [...s.devices]));
         await opts.registry.reloadOrg(x, s.orgId);
         return n;
       },
@@ -429,7 +432,7 @@ export class RightsService {
         const attempts = r.code_attempts + 1;
         const repo = new RightsRepo(x);
         if (attempts >= MAX_CODE_ATTEMPTS) {
-          await repo.update(orgId, r.id, { code_attempts: attempts, status: 'locked', code_hash: null, closed_at: now, reject_reason: 'locked' });
+          await repo.update(orgId, r.id, { code_attempts: attempts, status: 'locked', code_hash: null, closed_at: now, reject_reason: 'locked', ...SHRED });
           return deny('locked_after_wrong_codes', new CairnError('CAIRN_ERR_DSAR_LOCKED'), { attempts });
         }
         await repo.update(orgId, r.id, { code_attempts: attempts });
@@ -470,7 +473,7 @@ export class RightsService {
         const attempts = r.code_attempts + 1;
         const repo = new RightsRepo(x);
         if (attempts >= MAX_CODE_ATTEMPTS) {
-          await repo.update(orgId, r.id, { code_attempts: attempts, status: 'locked', closed_at: now, reject_reason: 'locked' });
+          await repo.update(orgId, r.id, { code_attempts: attempts, status: 'locked', closed_at: now, reject_reason: 'locked', ...SHRED });
           return deny('locked_after_failed_proofs', new CairnError('CAIRN_ERR_DSAR_LOCKED'), { attempts });
         }
         await repo.update(orgId, r.id, { code_attempts: attempts });
@@ -552,7 +555,7 @@ export class RightsService {
     const db = await this.core.directory.storeOf(orgId);
     await this.limit(db, orgId, this.verifyPerIp, clientKey(meta.clientIp), meta, 'dsar.status', 'ip');
     const r = await this.byToken(db, orgId, requestId, token);
-    if (!r) throw notFoundOrNoAccess();
+    if (!r) return this.refuse(db, orgId, meta, 'dsar.status', `org:${orgId}`, 'unknown_request_or_token', notFoundOrNoAccess());
     return this.publicStatus(db, r);
   }
 
@@ -748,9 +751,9 @@ export class RightsService {
   private async resolve(db: Database, r: DsarRow): Promise<Subject> {
     const dek = await this.dek(db, r);
     const details = this.open<Details>(dek, r, 'details', r.details_enc) ?? {};
-    if (details.subject) return loadSubject(r.org_id, details.subject);
+    if (details.subject) return { ...loadSubject(r.org_id, details.subject), requestId: r.id };
     const secret = await this.secret(db, r);
-    const s = newSubject(r.org_id, r.id_kind, secret.identifier);
+    const s: Subject = { ...newSubject(r.org_id, r.id_kind, secret.identifier), requestId: r.id };
     const k = this.core.keys;
     switch (r.id_kind) {
       case 'email':
@@ -889,7 +892,7 @@ export class RightsService {
           return n;
         });
         // This request forgets the subject too: its key is shredded with the identifier.
-        done = await close({ subject_key: null, dek_enc: null, subject_enc: null, details_enc: null, code_hash: null }, { auditRedacted });
+        done = await close({ subject_key: null, code_hash: null, ...SHRED }, { auditRedacted });
         if (secret.contact && this.opts.mailer) await this.mail(secret.contact, r, 'fulfilled', '');
         return { request: this.view(done, this.core.clock.nowMs()), records, auditRedacted };
       }

@@ -36,6 +36,8 @@ export interface Subject {
   people: Set<string>;
   /** Every stored token that names the subject (pseudonyms, record ids): erased from the audit log too. */
   tokens: Set<string>;
+  /** The request being fulfilled (its own record forgets the subject last). */
+  requestId?: string;
 }
 
 /** A correction of identity fields (R-PRIV-4): only the fields given change. Personal. */

@@ -26,6 +26,7 @@ export * from './sessions.ts';
 export * from './fix-history.ts';
 export * from './journeys.ts';
 export * from './people.ts';
+export * from './notify.ts';
 export * from './rights.ts';
 export * from './subject-data.ts';
 export * from './consent.ts';

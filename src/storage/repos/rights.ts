@@ -145,13 +145,13 @@ export class RightsRepo {
   /**
    * Forget a subject on every request of theirs (erasure): the keyed lookup, the per-request key,
    * its ciphertext and any access archive go; what kind of request it was, when and how it was
-   * answered stay.
+   * answered stay. `exceptId`: the request being fulfilled, which forgets the subject last.
    */
-  async scrubSubject(orgId: string, subjectKeys: readonly string[]): Promise<number> {
+  async scrubSubject(orgId: string, subjectKeys: readonly string[], exceptId = ''): Promise<number> {
     let n = 0;
     for (const k of subjectKeys) {
-      await this.x.run('DELETE FROM dsar_archives WHERE org_id = $1 AND request_id IN (SELECT id FROM dsar_requests WHERE org_id = $1 AND subject_key = $2)', [orgId, k]);
-      n += (await this.x.run('UPDATE dsar_requests SET subject_key = NULL, dek_enc = NULL, subject_enc = NULL, details_enc = NULL, code_hash = NULL WHERE org_id = $1 AND subject_key = $2', [orgId, k])).changes;
+      await this.x.run('DELETE FROM dsar_archives WHERE org_id = $1 AND request_id IN (SELECT id FROM dsar_requests WHERE org_id = $1 AND subject_key = $2 AND id <> $3)', [orgId, k, exceptId]);
+      n += (await this.x.run('UPDATE dsar_requests SET subject_key = NULL, dek_enc = NULL, subject_enc = NULL, details_enc = NULL, code_hash = NULL WHERE org_id = $1 AND subject_key = $2 AND id <> $3', [orgId, k, exceptId])).changes;
     }
     return n;
   }

@@ -179,6 +179,8 @@ export interface MailMessage {
   text: string;
   /** `Message-ID` seed: the delivery id, so a receiver can drop a retried duplicate. */
   id: string;
+  /** Content-Language of the text (`en`, `nl`), when known. */
+  language?: string;
 }
 
 function resolveGuarded(host: string, allowPrivate: boolean): Promise<string> {
@@ -216,7 +218,7 @@ export async function sendMail(target: SmtpTarget, msg: MailMessage, opts: SendO
     debug: false,
   });
   try {
-    await transport.sendMail({ from: msg.from, to: msg.to, subject: msg.subject, text: msg.text, messageId: `<${msg.id}@cairn.invalid>`, headers: { 'X-Cairn-Delivery': msg.id } });
+    await transport.sendMail({ from: msg.from, to: msg.to, subject: msg.subject, text: msg.text, messageId: `<${msg.id}@cairn.invalid>`, headers: { 'X-Cairn-Delivery': msg.id, ...(msg.language ? { 'Content-Language': msg.language } : {}) } });
     return { ok: true, status: 250, error: null, permanent: false };
   } catch (e) {
     const rc = (e as { responseCode?: number }).responseCode;

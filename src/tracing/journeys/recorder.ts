@@ -4,21 +4,23 @@
  * The presence tracker already knows, per device, which zone it is in and emits enter/exit
  * transitions; this recorder turns a batch's transitions into visit rows (device pseudonym,
  * site, floor, zone, enter, exit) inside the batch's transaction, so whatever ingest
- * acknowledged is in the visits too. A row is written when a visit opens, when it closes, and
- * while it stays open only when its last sighting moved on by {@link VISIT_REFRESH_MS} since it
- * was last written, not every batch.
+ * acknowledged is in the visits too. A row is written when a visit opens and when it closes;
+ * while it stays open, only when its last sighting moved on by {@link VISIT_REFRESH_MS} since it
+ * was last written (checked every {@link VISIT_SWEEP_MS} of data time), not every batch. A batch
+ * costs the recorder its transitions, not its sightings: the last sighting of a device that
+ * stays put is read from the presence tracker when needed.
  *
  * Settling: positions carry metres of error (R-LOC-2), so a device standing near a zone border
  * flickers between zones. A device leaves its visit only once it has been out of the zone for
  * {@link VISIT_SETTLE_MS}; back sooner, the visit goes on. The visit then ends when it first left
  * (and a stay of at least the settle time elsewhere becomes a visit from when it began there).
  * Stays shorter than the settle time are not visits. A device not seen for the idle time (the
- * presence tracker's) leaves at its last sighting in the zone; that close is written by the
- * org's next batch, whose data time shows it.
+ * presence tracker's) leaves at its last sighting in the zone; that close is written by a later
+ * batch of the org, whose data time shows it.
  *
  * After a crash: the open visits the previous process left are loaded on the org's first batch
- * and their last sighting is taken from the stored fixes (at most one refresh interval of them,
- * read by time), so nothing acknowledged is lost; a device seen again in the same zone within
+ * and their last sighting is taken from the stored fixes (at most {@link recoveryWindowMs} of
+ * them, read by time), so nothing acknowledged is lost; a device seen again in the same zone within
  * the idle time continues its visit, one not seen for longer leaves at its last sighting.
  *
  * Every change is made on an overlay and applied only after the commit; a rolled-back batch
@@ -37,8 +39,16 @@ export const VISIT_REFRESH_MS = 5 * MINUTE_MS;
 export const VISIT_SETTLE_MS = MINUTE_MS;
 /** The presence tracker's default idle time, used until the first batch reports the real one. */
 const DEFAULT_IDLE_MS = 5 * MINUTE_MS;
-/** Idle visits are looked for at most this often (data time). */
-const SWEEP_MS = 30_000;
+/** Idle visits and due refreshes are looked for at most this often (data time). */
+export const VISIT_SWEEP_MS = 30_000;
+
+/**
+ * How far past an open visit's stored last sighting a later one may lie: a refresh is written
+ * once it is {@link VISIT_REFRESH_MS} newer, at the next sweep.
+ */
+export function recoveryWindowMs(refreshMs: number): number {
+  return refreshMs + 2 * VISIT_SWEEP_MS;
+}
 /** Fixes read per query when recovering open visits (a refresh interval of an org's fixes). */
 const RECOVERY_FIX_LIMIT = 2_000_000;
 
@@ -52,7 +62,7 @@ export interface OpenVisit {
   floorId: string;
   zoneId: string;
   enterMs: number;
-  /** Latest sighting in the zone, ms (moved on after each commit). */
+  /** Latest sighting in the zone known here, ms (the presence tracker may know a later one). */
   lastMs: number;
   /** `lastMs` as last written to the store. */
   writtenLastMs: number;
@@ -70,11 +80,22 @@ export interface OpenVisit {
 interface OrgVisits {
   /** Device pseudonym → its open visit. */
   open: Map<string, OpenVisit>;
-  /** Data time of the last idle sweep. */
+  /** Devices out of their visit's zone for less than the settle time so far. */
+  away: Set<string>;
+  /** Data time of the last sweep. */
   sweptMs: number;
+  /** The presence tracker's state of the org (latest sightings of devices that stay put). */
+  presence: ReadonlyMap<string, Readonly<DeviceState>> | undefined;
 }
 
 type Changes = PresenceBatch['changes'];
+type DeviceState = Changes['state'] extends ReadonlyMap<string, infer S> ? S : never;
+
+/** The latest sighting of `v`'s device in its zone: `s` (the tracker's state of it) when it is there. */
+function lastIn(v: OpenVisit, s: Readonly<DeviceState> | undefined): number {
+  if (v.awayMs >= 0) return v.awayMs;
+  return s !== undefined && s.lastMs > v.lastMs && s.zoneId === v.zoneId && s.floorId === v.floorId ? s.lastMs : v.lastMs;
+}
 
 const keyOf = (device: string, enterMs: number): string => `${device}|${enterMs}`;
 
@@ -119,7 +140,7 @@ class VisitBatch {
     this.b = new Overlay(base);
   }
 
-  private row(v: OpenVisit, exitMs: number | null): void {
+  row(v: OpenVisit, exitMs: number | null): void {
     this.writes.set(keyOf(v.device, v.enterMs), { org_id: this.orgId, device: v.device, enter_ms: v.enterMs, site_id: v.siteId, floor_id: v.floorId, zone_id: v.zoneId, last_ms: exitMs ?? v.lastMs, exit_ms: exitMs });
   }
 
@@ -203,60 +224,46 @@ class VisitBatch {
     }
   }
 
-  /** Each touched device's latest state: settled departures, refresh writes, odd cases. No copy for the common case. */
-  touched(touched: Changes['touched']): void {
-    for (const [device, s] of touched) {
-      let v = this.b.get(device);
-      if (v === undefined) {
-        // In a zone without an open visit (state dropped): it starts at the latest sighting.
-        if (s.eventDevice !== null && s.zoneId !== '' && !this.b.changed.has(device)) this.open(device, s.siteId, s.floorId, s.zoneId, s.lastMs);
-        continue;
-      }
-      if (s.eventDevice === null) {
-        // No longer followed (tracking withdrawn): the visit ends at its last sighting there.
-        this.close(v, v.awayMs >= 0 ? v.awayMs : v.lastMs);
-        continue;
-      }
-      if (v.awayMs >= 0) {
-        v = this.settle(v, s.lastMs);
-        if (v === undefined || v.awayMs >= 0) continue;
-      }
-      if (v.zoneId === s.zoneId && v.floorId === s.floorId) {
-        // The common case: still there. Its last sighting moves on after the commit (`advance`).
-        if (v.recovered || s.lastMs - v.writtenLastMs >= this.refreshMs) this.seen(device, s.lastMs);
-      } else if (!v.recovered) this.away(device, s.lastMs, s.siteId, s.floorId, s.zoneId, s.lastMs);
+  /** Devices away from their visit's zone: gone for the settle time by their latest sighting? */
+  settleAway(devices: Iterable<string>, touched: Changes['touched']): void {
+    for (const d of devices) {
+      const v = this.b.get(d);
+      const s = touched.get(d);
+      if (v !== undefined && v.awayMs >= 0 && s !== undefined) this.settle(v, s.lastMs);
     }
   }
 
-  /** Visits whose device has not been seen for the idle time by `nowMs` end at their last sighting there. */
-  sweep(devices: Iterable<string>, touched: Changes['touched'], nowMs: number): void {
+  /**
+   * Every open visit, now and then: one whose device has not been seen for the idle time by
+   * `nowMs` ends at its last sighting there; one no longer followed (tracking withdrawn) ends at
+   * its last sighting; one whose last sighting moved on by the refresh interval is rewritten.
+   */
+  sweep(devices: Iterable<string>, touched: Changes['touched'], state: Changes['state'], nowMs: number): void {
     for (const d of devices) {
       const v = this.b.get(d);
       if (!v) continue;
-      const s = touched.get(d);
-      const lastMs = v.awayMs >= 0 ? v.awayMs : s !== undefined && s.zoneId === v.zoneId && s.floorId === v.floorId ? Math.max(v.lastMs, s.lastMs) : v.lastMs;
-      if (nowMs - lastMs > this.idleMs) this.close(v, lastMs);
+      const s = touched.get(d) ?? state.get(d);
+      const lastMs = lastIn(v, s);
+      if (nowMs - lastMs > this.idleMs || (s !== undefined && s.eventDevice === null)) this.close(v, lastMs);
+      else if (lastMs - v.writtenLastMs >= this.refreshMs) {
+        const m = this.b.mut(d)!;
+        m.lastMs = m.writtenLastMs = lastMs;
+        this.row(m, null);
+      }
     }
-  }
-}
-
-/** After the commit: the last sighting of visits whose device stayed in the zone moves on. */
-function advance(open: ReadonlyMap<string, OpenVisit>, touched: Changes['touched']): void {
-  for (const [device, s] of touched) {
-    const v = open.get(device);
-    if (v !== undefined && v.awayMs < 0 && s.lastMs > v.lastMs && v.zoneId === s.zoneId && v.floorId === s.floorId) v.lastMs = s.lastMs;
   }
 }
 
 /**
  * Extend the last sighting of open visits from the stored fixes: each visit's device, same floor
- * and zone, in [last_ms, last_ms + refreshMs), until it has been out of the zone for the settle
- * time. A committed sighting later than that would have rewritten the visit, so this window
- * holds every one it may lack. Mutates `rows`; returns those it changed. `perDevice` reads each
+ * and zone, in [last_ms, last_ms + recoveryWindowMs), until it has been out of the zone for the
+ * settle time. A committed sighting later than that would have rewritten the visit, so this
+ * window holds every one it may lack. Mutates `rows`; returns those it changed. `perDevice` reads each
  * device's window on its own (a journey's few visits) instead of the org's whole window.
  */
 export async function refineOpenVisits(x: Executor, orgId: string, rows: VisitRow[], refreshMs: number, perDevice = false, settleMs = VISIT_SETTLE_MS): Promise<VisitRow[]> {
   if (rows.length === 0) return [];
+  const window = recoveryWindowMs(refreshMs);
   const loc = new LocationRepo(x);
   const byDevice = new Map<string, { r: VisitRow; from: number; outSince: number | null; done: boolean }>();
   for (const r of rows) byDevice.set(r.device, { r, from: r.last_ms, outSince: null, done: false });
@@ -264,7 +271,7 @@ export async function refineOpenVisits(x: Executor, orgId: string, rows: VisitRo
   const apply = (fixes: readonly FixRow[]) => {
     for (const f of fixes) {
       const e = byDevice.get(f.device);
-      if (!e || e.done || f.at_ms < e.from || f.at_ms >= e.from + refreshMs) continue;
+      if (!e || e.done || f.at_ms < e.from || f.at_ms >= e.from + window) continue;
       const inZone = f.floor_id === e.r.floor_id && f.zone_id === e.r.zone_id;
       if (e.outSince !== null && f.at_ms - e.outSince >= settleMs) e.done = true;
       else if (inZone) {
@@ -277,7 +284,7 @@ export async function refineOpenVisits(x: Executor, orgId: string, rows: VisitRo
     }
   };
   if (perDevice) {
-    for (const r of rows) apply(await loc.fixesOfDevice(orgId, r.device, r.last_ms, r.last_ms + refreshMs, RECOVERY_FIX_LIMIT));
+    for (const r of rows) apply(await loc.fixesOfDevice(orgId, r.device, r.last_ms, r.last_ms + window, RECOVERY_FIX_LIMIT));
     return [...changed];
   }
   // Windows over the sorted last sightings: one time-range read per cluster (bounded to an hour).
@@ -285,9 +292,9 @@ export async function refineOpenVisits(x: Executor, orgId: string, rows: VisitRo
   let i = 0;
   while (i < sorted.length) {
     const from = sorted[i]!.last_ms;
-    let to = from + refreshMs;
+    let to = from + window;
     let j = i + 1;
-    while (j < sorted.length && sorted[j]!.last_ms < to && sorted[j]!.last_ms - from < 60 * MINUTE_MS) to = Math.max(to, sorted[j++]!.last_ms + refreshMs);
+    while (j < sorted.length && sorted[j]!.last_ms < to && sorted[j]!.last_ms - from < 60 * MINUTE_MS) to = Math.max(to, sorted[j++]!.last_ms + window);
     apply(await loc.fixesBetween(orgId, from, to, RECOVERY_FIX_LIMIT));
     i = j;
   }
@@ -319,8 +326,8 @@ export class VisitRecorder {
 
   /**
    * The open visits this process holds for some devices, with their latest sighting (the store
-   * may lag by up to a refresh interval). Undefined when it holds nothing for the org (no batch
-   * of it since start): the store, refined from fixes, is then the answer.
+   * may lag by up to a refresh interval and a sweep). Undefined when it holds nothing for the
+   * org (no batch of it since start): the store, refined from fixes, is then the answer.
    */
   live(orgId: string, devices: readonly string[]): Readonly<OpenVisit>[] | undefined {
     const st = this.orgs.get(orgId);
@@ -328,7 +335,7 @@ export class VisitRecorder {
     const out: OpenVisit[] = [];
     for (const d of new Set(devices)) {
       const v = st.open.get(d);
-      if (v) out.push(v);
+      if (v) out.push({ ...v, lastMs: lastIn(v, st.presence?.get(d)) });
     }
     return out;
   }
@@ -341,28 +348,31 @@ export class VisitRecorder {
     st ??= loaded!.st;
     const vb = new VisitBatch(orgId, st.open, this.refreshMs, this.settleMs, at.idleMs);
     if (loaded) for (const r of loaded.refined) vb.writes.set(keyOf(r.device, r.enter_ms), r);
-    const { transitions, touched } = presence.changes;
+    const { transitions, touched, state } = presence.changes;
     vb.transitions(transitions);
-    vb.touched(touched);
-    const sweep = Number.isFinite(at.nowMs) && at.nowMs - st.sweptMs >= SWEEP_MS;
-    if (sweep) vb.sweep([...st.open.keys(), ...vb.b.changed.keys()], touched, at.nowMs);
+    if (st.away.size > 0) vb.settleAway(st.away, touched);
+    if (vb.b.changed.size > 0) vb.settleAway([...vb.b.changed.keys()], touched);
+    const sweep = Number.isFinite(at.nowMs) && at.nowMs - st.sweptMs >= VISIT_SWEEP_MS;
+    if (sweep) vb.sweep([...st.open.keys(), ...vb.b.changed.keys()], touched, state, at.nowMs);
     if (vb.writes.size > 0) await new JourneysRepo(x).upsertVisits([...vb.writes.values()]);
 
     const target = st;
     return () => {
       if (loaded) this.orgs.set(orgId, target);
+      target.presence = state;
       for (const [d, v] of vb.b.changed) {
         if (v) target.open.set(d, v);
         else target.open.delete(d);
+        if (v && v.awayMs >= 0) target.away.add(d);
+        else target.away.delete(d);
       }
-      advance(target.open, touched);
       if (sweep) target.sweptMs = at.nowMs;
     };
   };
 
   /** The org's open visits as the store has them, their last sightings refined from fixes. */
   private async load(x: Executor, orgId: string): Promise<{ st: OrgVisits; refined: VisitRow[] }> {
-    const st: OrgVisits = { open: new Map(), sweptMs: -Infinity };
+    const st: OrgVisits = { open: new Map(), away: new Set(), sweptMs: -Infinity, presence: undefined };
     const rows = await new JourneysRepo(x).openVisits(orgId);
     if (rows.length === 0) return { st, refined: [] };
     // Two open visits of one device (an interrupted concurrent write): the older one ends at its last sighting.

@@ -17,7 +17,7 @@ import { CairnError, notFoundOrNoAccess } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
 import { DAY_MS, MINUTE_MS, toIso } from '../../kernel/clock.ts';
 import type { Core, Ctx, RetentionService } from '../../privacy/index.ts';
-import { OccupancyRepo, type BaselineRow, type Database, type Executor, type OccupancyAlertRow, type OccupancyMinuteRow } from '../../storage/index.ts';
+import { OccupancyRepo, type BaselineRow, type Database, type Executor, type OccupancyAlertRow, type OccupancyMinuteRow, type QueueRow } from '../../storage/index.ts';
 import type { DeliveryService } from '../delivery/index.ts';
 import { SseStream, type SseOptions, type SseTarget } from '../delivery/sse.ts';
 import { newAlertState, step, type AlertState, type Phase } from './alerts.ts';
@@ -380,6 +380,7 @@ export class OccupancyService {
     const s = m.settings;
     const ctx = alertCtx();
     const alerts: HotZoneAlert[] = [];
+    const queued: QueueRow[] = [];
     try {
       await db.tx(async (x) => {
         const repo = new OccupancyRepo(x);
@@ -426,7 +427,7 @@ export class OccupancyService {
           };
           await repo.insertAlert(row);
           await this.core.audit.record(x, ctx, orgId, `occupancy.alert.${r.type}`, `zone:${r.zoneId}`, { alertId: id, episodeId, occupancy: r.figure, limit: r.limit, baseline: r.source, ...(devices ? { identities: devices.length } : {}) });
-          await this.deps.delivery.enqueue(x, orgId, { topic: OCCUPANCY_TOPIC, siteId: z.siteId, sourceId: id, body: mistOccupancyPayload(a), email: occupancyEmail(a) });
+          queued.push(...(await this.deps.delivery.enqueueClaimed(x, orgId, { topic: OCCUPANCY_TOPIC, siteId: z.siteId, sourceId: id, body: mistOccupancyPayload(a), email: occupancyEmail(a) })));
           alerts.push(a);
         }
       });
@@ -440,7 +441,7 @@ export class OccupancyService {
       r.state.episodeId = r.type === 'violation' ? alerts[i]!.id : null;
       if (r.type === 'ok') r.state.limit = null;
     }
-    this.deps.delivery.kick();
+    this.deps.delivery.sendNow(db, queued);
     const l = this.orgs.get(orgId);
     if (l) {
       for (const sub of l.subs) {

@@ -267,6 +267,18 @@ export class PeopleService {
     return { id: row.id, devices: (await r.linksOf(orgId, row.id)).map((l) => l.device) };
   }
 
+  /**
+   * A person's org id and e-mail address, decrypted, for a notice being sent now; undefined when
+   * the person is gone. No access check and no audit: the notice service did both when the send
+   * was started. Personal: keep in memory only, never log.
+   */
+  async contactOf(x: Executor, orgId: string, id: string): Promise<{ personRef: string; email: string | null } | undefined> {
+    const row = UUID.test(id) ? await new PeopleRepo(x).get(orgId, id) : undefined;
+    if (!row) return undefined;
+    const k = this.core.keys;
+    return { personRef: await k.decrypt(x, orgId, 'people.ref', row.ref_enc), email: await k.decryptOptional(x, orgId, 'people.email', row.email_enc) };
+  }
+
   /** Who these devices are linked to (device pseudonym → person id); unlinked ones are absent. No access check. */
   async ownersOf(x: Executor, orgId: string, devices: readonly string[]): Promise<Map<string, string>> {
     return new Map((await new PeopleRepo(x).owners(orgId, devices)).map((o) => [o.device, o.person_id]));

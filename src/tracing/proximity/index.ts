@@ -11,4 +11,4 @@ export { DEFAULT_TRACK_PARAMS, MinuteAccumulator, smoothTrack, ASSOCIATION, BRID
 export { CELL_METERS, cellOf, encodeTrack, decodeTrack, encodeCell, CellReader, type CellPoint } from './codec.ts';
 export { contactDistance, measure, mergeEvidence, unionOf, type ContactEvidence, type ContactRule, type Evidence, type MeasuredContact } from './query.ts';
 export { caseCsv, caseHtml, CASE_CSV_HEADER, type CaseContact, type CaseReport, type CaseSummary, type CaseThresholds, type SecondDegreeContact } from './report.ts';
-export { checkPurpose, PURPOSE_MAX_CHARS, PURPOSE_MIN_CHARS } from './purpose.ts';
+export { checkPurpose, healthWordIn, PURPOSE_MAX_CHARS, PURPOSE_MIN_CHARS } from './purpose.ts';

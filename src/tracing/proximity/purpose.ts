@@ -25,6 +25,18 @@ const IPV4_RE = /\b\d{1,3}(\.\d{1,3}){3}\b/;
 const IPV6_RE = /\b[0-9a-f]{1,4}(:[0-9a-f]{0,4}){2,7}\b/i;
 
 /**
+ * The first health word (lower-cased) in `text`, or null: the same English and Dutch list the
+ * purpose check uses, for other free text that must not carry health information (notice
+ * templates and what they render, R-CT-6).
+ *
+ * @example healthWordIn('You may have the flu') === 'flu'; healthWordIn('Meeting room 2') === null
+ */
+export function healthWordIn(text: string): string | null {
+  const m = HEALTH_RE.exec(text);
+  return m ? m[2]!.toLowerCase() : null;
+}
+
+/**
  * The purpose, trimmed, or a `CAIRN_ERR_VALIDATION` (field `purpose`) that says what is wrong.
  *
  * @example checkPurpose('Exposure check requested by the site safety officer, case 2024-17')

@@ -16,7 +16,7 @@ import { CairnError, notFoundOrNoAccess } from '../../kernel/errors.ts';
 import { DAY_MS, MINUTE_MS, toIso } from '../../kernel/clock.ts';
 import { newId } from '../../kernel/ids.ts';
 import { actorString, normaliseMac, type Core, type Ctx } from '../../privacy/index.ts';
-import { ProximityRepo, reposFor, type Database, type TraceCaseRow } from '../../storage/index.ts';
+import { ProximityRepo, reposFor, type Database, type Executor, type TraceCaseRow } from '../../storage/index.ts';
 import type { PeopleService } from '../people/service.ts';
 import type { ProximityIndex } from './indexer.ts';
 import { checkPurpose } from './purpose.ts';
@@ -274,6 +274,15 @@ export class ProximityService {
     if (format === 'csv') return { report, contentType: 'text/csv; charset=utf-8', body: caseCsv(report) };
     if (format === 'html') return { report, contentType: 'text/html; charset=utf-8', body: caseHtml(report) };
     return { report, contentType: 'application/json; charset=utf-8', body: JSON.stringify(report) };
+  }
+
+  /**
+   * A stored case report, decrypted; undefined when there is none. No access check and no audit:
+   * for services that did both for their own question (notices to exposed people).
+   */
+  async caseOf(x: Executor, orgId: string, caseId: string): Promise<CaseReport | undefined> {
+    const row = await new ProximityRepo(x).getCase(orgId, caseId);
+    return row ? (JSON.parse(await this.core.keys.decrypt(x, orgId, 'trace_cases.report', row.report_enc)) as CaseReport) : undefined;
   }
 
   /** Delete a case report before its retention ends (audited). */

@@ -2,6 +2,7 @@
 import { auditPolicy } from './audit.ts';
 import { consentPolicy } from './consent.ts';
 import { contactTracePolicy } from './contact-trace.ts';
+import { noticePolicy } from './notice.ts';
 import { deliveryPolicy } from './delivery.ts';
 import { dsarPolicy } from './dsar.ts';
 import { devicePolicy } from './device.ts';
@@ -51,6 +52,7 @@ export const POLICIES = {
   journey: journeyPolicy,
   person: personPolicy,
   contactTrace: contactTracePolicy,
+  notice: noticePolicy,
   dsar: dsarPolicy,
   consent: consentPolicy,
   portability: portabilityPolicy,

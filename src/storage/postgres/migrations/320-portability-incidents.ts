@@ -11,7 +11,7 @@ export const PORTABILITY_INCIDENT_MIGRATIONS_PG: Migration[] = [
     version: 320,
     name: 'records of processing (controller details, legal bases) and incidents with their notices',
     sql: `
--- R-PRIV-8 personal-data breaches, retention class incidents (closed ones kept 5 years, GDPR Art.
+-- R-PRIV-8 personal-data breaches, retention class incidents (closed ones kept 2 years by default, GDPR Art.
 -- 33(5)). details_enc: title, description, likely consequences and measures (org key, JSON).
 -- deadline_at = detected_at + 72 h. created_by is an actor string (user:<id>), never an e-mail.
 CREATE TABLE incidents (
