@@ -21,6 +21,7 @@ const suites: [string, string, string][] = [
   ['tls', './tls.ts', 'benchTls'],
   ['files', './files.ts', 'benchFiles'],
   ['email', './email.ts', 'benchEmail'],
+  ['dsar', './dsar.ts', 'benchDsar'],
 ];
 
 const result: Record<string, unknown> = { full, node: process.version, at: new Date().toISOString() };

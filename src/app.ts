@@ -49,6 +49,8 @@ import { occupancyRoutes } from './tracing/occupancy/routes.ts';
 import { deliveryRoutes } from './tracing/delivery/routes.ts';
 import { createProximityService, type ProximityService } from './tracing/index.ts';
 import { proximityRoutes } from './tracing/proximity/routes.ts';
+import { createNotifyService, type NotifyService } from './tracing/index.ts';
+import { notifyRoutes } from './tracing/notify/routes.ts';
 import { installAuth } from './http/auth.ts';
 import { installErrorHandling } from './http/errors.ts';
 import { Metrics } from './http/metrics.ts';
@@ -91,6 +93,8 @@ export interface Services {
   delivery: DeliveryService;
   /** Proximity tracing and case reports, over the tracing index fed by every ingest batch. */
   proximity: ProximityService;
+  /** Notices to exposed people from case reports (draft → approved → sent, through delivery). */
+  notify: NotifyService;
   /** Org export (R-PRIV-3) and records of processing (GDPR Art. 30). */
   portability: PortabilityServices;
   /** Personal-data breach records with the 72-hour clock and notices (R-PRIV-8). */
@@ -170,6 +174,7 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     occupancy: occupancy.occupancy,
     delivery: occupancy.delivery,
     proximity,
+    notify: createNotifyService(core, retention, { proximity, people: journeys.people, delivery: occupancy.delivery }),
     portability,
     incidents,
   };
@@ -255,6 +260,7 @@ export async function buildApp(cfg: Config, opts: BuildOptions = {}): Promise<Ca
     occupancyRoutes(app, services.occupancy);
     deliveryRoutes(app, services.delivery);
     proximityRoutes(app, services.proximity, services.ingest);
+    notifyRoutes(app, services.notify);
     portabilityRoutes(app, services.portability);
     incidentRoutes(app, services.incidents);
   }

@@ -24,6 +24,7 @@ import { registerDsarCli } from './privacy/rights/cli.ts';
 import { registerPortabilityCli } from './privacy/portability/cli.ts';
 import { registerIncidentCli } from './privacy/incidents/cli.ts';
 import { registerTraceCli } from './tracing/proximity/cli.ts';
+import { registerNotifyCli } from './tracing/notify/cli.ts';
 
 const started = performance.now();
 
@@ -270,6 +271,7 @@ registerDsarCli(program);
 registerPortabilityCli(program);
 registerIncidentCli(program);
 registerTraceCli(program);
+registerNotifyCli(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isCairnError(e)) {

@@ -199,6 +199,17 @@ const EXPECT: Record<string, R[]> = {
   'GET /api/v1/orgs/:orgId/contact-tracing/settings': ['org_admin', 'privacy_officer', 'support'],
   'PUT /api/v1/orgs/:orgId/contact-tracing/settings': ['org_admin'],
   'POST /api/v1/ingest/encounters': ['org_admin', 'sensor'],
+  // Notices to exposed people (R-CT-3, R-CT-8): org admins draft, approve, send and configure; privacy officers and support read.
+  'GET /api/v1/orgs/:orgId/contact-traces/:caseId/notice-candidates': ['org_admin', 'privacy_officer', 'support'],
+  'POST /api/v1/orgs/:orgId/notices': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/notices': ['org_admin', 'privacy_officer', 'support'],
+  'GET /api/v1/orgs/:orgId/notices/settings': ['org_admin', 'privacy_officer', 'support'],
+  'PUT /api/v1/orgs/:orgId/notices/settings': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/notices/:noticeId': ['org_admin', 'privacy_officer', 'support'],
+  'POST /api/v1/orgs/:orgId/notices/:noticeId/approve': ['org_admin'],
+  'POST /api/v1/orgs/:orgId/notices/:noticeId/send': ['org_admin'],
+  'DELETE /api/v1/orgs/:orgId/notices/:noticeId': ['org_admin'],
+  'PUT /api/v1/orgs/:orgId/people/:personId/notice-language': ['org_admin'],
 };
 
 interface Tenant {
@@ -272,6 +283,25 @@ async function threatFile(t: Tenant): Promise<string> {
   return sha;
 }
 
+/**
+ * Per tenant, a case with one contact linked to a person (badge encounters) and a channel for
+ * notices: drafting needs both. Its webhook points at a loopback port, so sends are refused
+ * (private target) without touching the network.
+ */
+const noticeFixtures = new Map<string, { caseId: string; channelId: string }>();
+async function noticeFixture(t: Tenant): Promise<{ caseId: string; channelId: string }> {
+  let f = noticeFixtures.get(t.orgId);
+  if (f) return f;
+  const at = Date.UTC(2024, 0, 1, 9);
+  await c.services.ingest.encounters!.store(sys, t.orgId, null, Array.from({ length: 20 }, (_, i) => ({ a: 'matrix-notice-a', b: 'matrix-notice-b', atMs: at + i * 60_000, durationMs: 60_000 })));
+  await c.services.people.setEnabled(sys, t.orgId, true);
+  await c.services.people.create(sys, t.orgId, { personId: 'matrix-notice-person', badges: ['matrix-notice-b'] });
+  const caseId = (await c.services.proximity.trace(sys, t.orgId, { badge: 'matrix-notice-a', fromMs: Date.UTC(2024, 0, 1), toMs: Date.UTC(2024, 0, 2), purpose: 'Access matrix fixture' })).id;
+  const channelId = (await c.services.delivery.channels.create(sys, t.orgId, { kind: 'webhook', name: 'matrix notices', topics: ['contact-notices'], webhook: { url: 'http://127.0.0.1:9/hooks' } })).id;
+  noticeFixtures.set(t.orgId, (f = { caseId, channelId }));
+  return f;
+}
+
 /** Fill a route's params for a tenant, creating a throwaway record for destructive routes. */
 async function paramsFor(method: string, url: string, t: Tenant): Promise<Record<string, string>> {
   const { tenancy, identity } = c.services;
@@ -309,6 +339,14 @@ async function paramsFor(method: string, url: string, t: Tenant): Promise<Record
     }
   }
   if (url.includes('/dsar/:requestId')) p.requestId = await dsarRequest(t, url);
+  if (url.includes('/notices')) {
+    // A fresh batch for each call, in the state the route needs (drafted and approved by two other actors).
+    const f = await noticeFixture(t);
+    if (url.includes(':noticeId')) {
+      p.noticeId = (await c.services.notify.draft(systemCtx('bootstrap'), t.orgId, f)).id;
+      if (url.endsWith('/send')) await c.services.notify.approve(sys, t.orgId, p.noticeId);
+    }
+  }
   if (url.includes(':caseId')) p.caseId = (await c.services.proximity.trace(sys, t.orgId, { mac: '02:00:00:00:00:09', fromMs: Date.UTC(2024, 0, 1), toMs: Date.UTC(2024, 0, 2), purpose: 'Access matrix fixture' })).id;
   return p;
 }
@@ -355,6 +393,9 @@ function bodyFor(method: string, url: string, t: Tenant): { payload?: unknown; h
     'POST /api/v1/ingest/observations': { observations: [{ kind: 'wifi-connected', deviceId: '02:00:00:00:00:09', atMs: Date.UTC(2024, 0, 1) }] },
     'POST /api/v1/orgs/:orgId/contact-traces': { mac: '02:00:00:00:00:09', from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z', purpose: 'Access matrix check' },
     'PUT /api/v1/orgs/:orgId/contact-tracing/settings': { radiusMeters: 2 },
+    'POST /api/v1/orgs/:orgId/notices': noticeFixtures.get(t.orgId),
+    'PUT /api/v1/orgs/:orgId/notices/settings': { defaultLanguage: 'en' },
+    'PUT /api/v1/orgs/:orgId/people/:personId/notice-language': { language: 'nl' },
     'POST /api/v1/ingest/encounters': [{ a: 'matrix-1', b: 'matrix-2', atMs: Date.UTC(2024, 0, 1), durationMs: 20_000 }],
     'PUT /api/v1/orgs/:orgId/threat/email/settings': { language: 'en' },
     'PUT /api/v1/orgs/:orgId/occupancy/settings': { windowMinutes: 5 },

@@ -11,6 +11,7 @@ import { ThreatFileService } from './service.ts';
 import { ThreatSettingsService } from './settings.ts';
 import { ThreatYaraRuleService } from './yara-rules.ts';
 import { threatSubjectHandler } from './subject-data.ts';
+import { registerThreatGovernance } from './governance.ts';
 
 export * from './lists.ts';
 export * from './messages.ts';
@@ -28,11 +29,12 @@ export interface ThreatServices {
   yara: ThreatYaraRuleService;
 }
 
-/** Wire the threat services and register their retention purgers (threat_metadata, threat_files) and their data-subject request handler (R-PRIV-4). */
+/** Wire the threat services and register their retention purgers (threat_metadata, threat_files), their data-subject request handler (R-PRIV-4), and their exporters and processing activities (R-PRIV-3, GDPR Art. 30; TLS and e-mail included). */
 export function createThreatServices(core: Core, retention: RetentionService): ThreatServices {
   const lists = new ThreatListService(core);
   const settings = new ThreatSettingsService(core);
   const yara = new ThreatYaraRuleService(core);
   core.subjects.register(threatSubjectHandler(core));
+  registerThreatGovernance(core);
   return { lists, settings, yara, files: new ThreatFileService(core, lists, settings, retention, yara) };
 }

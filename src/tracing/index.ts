@@ -31,3 +31,16 @@ export {
   type TraceRequest,
   type TrackParams,
 } from './proximity/index.ts';
+export {
+  createNotifyService,
+  NotifyService,
+  NOTICE_TOPIC,
+  NOTICE_LANGUAGES,
+  DEFAULT_TEMPLATES as DEFAULT_NOTICE_TEMPLATES,
+  type NoticeBatchSummary,
+  type NoticeBatchView,
+  type NoticeCandidates,
+  type NoticeLanguage,
+  type NoticeSettings,
+  type NoticeTemplate,
+} from './notify/index.ts';

@@ -95,12 +95,18 @@ export class ZipStreamWriter {
   private readonly time: number;
   private readonly date: number;
 
+  private readonly level: number;
+  private readonly force64: boolean;
+
+  /** `forceZip64` writes every entry and the end records as ZIP64 (readers are tested with it without 4 GiB of data). */
   constructor(
     private readonly out: Writable,
     atMs: number,
-    private readonly level = 6,
+    o: { level?: number; forceZip64?: boolean } = {},
   ) {
     ({ time: this.time, date: this.date } = dosTime(atMs));
+    this.level = o.level ?? 6;
+    this.force64 = o.forceZip64 ?? false;
   }
 
   /** Bytes written so far. */
@@ -123,15 +129,20 @@ export class ZipStreamWriter {
     const nameBuf = Buffer.from(name, 'ascii');
     const offset = this.offset;
     const local = Buffer.alloc(30);
+    // Forced ZIP64: announce 8-byte descriptor sizes with a (zeroed) ZIP64 extra field. Otherwise
+    // the sizes are unknown here; a larger entry still gets an 8-byte descriptor and central-directory
+    // ZIP64 fields, which is what readers use (Go's archive/zip writes streamed entries the same way).
+    const localExtra = this.force64 ? Buffer.from([0x01, 0x00, 0x10, 0x00, ...new Array<number>(16).fill(0)]) : Buffer.alloc(0);
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(this.force64 ? 45 : 20, 4);
     local.writeUInt16LE(0x0808, 6); // bit 3: sizes in the data descriptor; bit 11: UTF-8 names
     local.writeUInt16LE(8, 8); // deflate
     local.writeUInt16LE(this.time, 10);
     local.writeUInt16LE(this.date, 12);
     // CRC and sizes stay 0 here: they follow the data.
     local.writeUInt16LE(nameBuf.length, 26);
-    await this.write(Buffer.concat([local, nameBuf]));
+    local.writeUInt16LE(localExtra.length, 28);
+    await this.write(Buffer.concat([local, nameBuf, localExtra]));
 
     const hash = createHash('sha256');
     let crc = 0;
@@ -164,7 +175,7 @@ export class ZipStreamWriter {
       deflate.destroy();
     }
 
-    const zip64 = usize >= U32 || csize >= U32;
+    const zip64 = this.force64 || usize >= U32 || csize >= U32;
     const desc = zip64 ? Buffer.alloc(24) : Buffer.alloc(16);
     desc.writeUInt32LE(0x08074b50, 0);
     desc.writeUInt32LE(crc, 4);
@@ -184,7 +195,8 @@ export class ZipStreamWriter {
   async finish(): Promise<number> {
     const cdStart = this.offset;
     for (const e of this.central) {
-      const big = { u: e.usize >= U32, c: e.csize >= U32, o: e.offset >= U32 };
+      const f = this.force64;
+      const big = { u: f || e.usize >= U32, c: f || e.csize >= U32, o: f || e.offset >= U32 };
       const extraFields = [...(big.u ? [u64(e.usize)] : []), ...(big.c ? [u64(e.csize)] : []), ...(big.o ? [u64(e.offset)] : [])];
       const extra = extraFields.length > 0 ? Buffer.concat([Buffer.from([0x01, 0x00, extraFields.length * 8, 0x00]), ...extraFields]) : Buffer.alloc(0);
       const h = Buffer.alloc(46);
@@ -206,7 +218,7 @@ export class ZipStreamWriter {
     const cdEnd = this.offset;
     const cdSize = cdEnd - cdStart;
     const count = this.central.length;
-    const zip64 = count >= 0xffff || cdStart >= U32 || cdSize >= U32 || this.central.some((e) => e.usize >= U32 || e.csize >= U32 || e.offset >= U32);
+    const zip64 = this.force64 || count >= 0xffff || cdStart >= U32 || cdSize >= U32 || this.central.some((e) => e.usize >= U32 || e.csize >= U32 || e.offset >= U32);
     if (zip64) {
       const rec = Buffer.alloc(56);
       rec.writeUInt32LE(0x06064b50, 0);
@@ -225,10 +237,10 @@ export class ZipStreamWriter {
     }
     const end = Buffer.alloc(22);
     end.writeUInt32LE(0x06054b50, 0);
-    end.writeUInt16LE(Math.min(count, 0xffff), 8);
-    end.writeUInt16LE(Math.min(count, 0xffff), 10);
-    end.writeUInt32LE(Math.min(cdSize, U32), 12);
-    end.writeUInt32LE(Math.min(cdStart, U32), 16);
+    end.writeUInt16LE(zip64 ? 0xffff : count, 8);
+    end.writeUInt16LE(zip64 ? 0xffff : count, 10);
+    end.writeUInt32LE(zip64 ? U32 : cdSize, 12);
+    end.writeUInt32LE(zip64 ? U32 : cdStart, 16);
     await this.write(end);
     const ended = once(this.out, 'finish');
     this.out.end();

@@ -57,6 +57,8 @@ export interface NoticeSendRow {
   org_id: string;
   batch_id: string;
   person_id: string;
+  /** The person's sends in the batch are numbered 1, 2, … (a new one only after a failure). */
+  send_no: number;
   channel_id: string;
   queued_at: number;
   queued_by: string;
@@ -64,7 +66,7 @@ export interface NoticeSendRow {
 
 const BATCH_COLS = 'id, org_id, case_id, channel_id, state, purpose_enc, unlinked_enc, recipients, created_at, created_by, approved_at, approved_by, sent_at, sent_by, updated_at';
 const RECIPIENT_COLS = 'batch_id, person_id, org_id, rank, language, state, notice_enc';
-const SEND_COLS = 'delivery_id, org_id, batch_id, person_id, channel_id, queued_at, queued_by';
+const SEND_COLS = 'delivery_id, org_id, batch_id, person_id, send_no, channel_id, queued_at, queued_by';
 /** Values per `IN (…)` list: well under both engines' parameter limits. */
 const IN_CHUNK = 500;
 
@@ -210,11 +212,11 @@ export class NotifyRepo {
     return s + (await this.x.run(`DELETE FROM notice_recipients WHERE org_id = $1 AND person_id IN (${marks})`, [orgId, ...personIds])).changes;
   }
   async insertSend(s: NoticeSendRow): Promise<void> {
-    await this.x.run(`INSERT INTO notice_sends (${SEND_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [s.delivery_id, s.org_id, s.batch_id, s.person_id, s.channel_id, s.queued_at, s.queued_by]);
+    await this.x.run(`INSERT INTO notice_sends (${SEND_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [s.delivery_id, s.org_id, s.batch_id, s.person_id, s.send_no, s.channel_id, s.queued_at, s.queued_by]);
   }
-  /** A batch's sends, oldest first per person. */
+  /** A batch's sends, in order per person (send_no). */
   sendsOf(orgId: string, batchId: string): Promise<NoticeSendRow[]> {
-    return this.x.all<NoticeSendRow>(`SELECT ${SEND_COLS} FROM notice_sends WHERE org_id = $1 AND batch_id = $2 ORDER BY person_id, queued_at, delivery_id`, [orgId, batchId]);
+    return this.x.all<NoticeSendRow>(`SELECT ${SEND_COLS} FROM notice_sends WHERE org_id = $1 AND batch_id = $2 ORDER BY person_id, send_no`, [orgId, batchId]);
   }
   /** The delivery state of these deliveries (delivery id → state, attempts, last error, done time). */
   async deliveryStates(orgId: string, ids: readonly string[]): Promise<Map<string, { state: string; attempts: number; last_error: string | null; done_at: number | null }>> {

@@ -56,6 +56,11 @@ export const EXPORT_TABLES = {
   delivery_queue: { key: ['id'] },
   delivery_attempts: { key: ['delivery_id', 'attempt'] },
   zone_visits: { key: ['device', 'enter_ms'] },
+  notice_settings: { key: [] },
+  notice_person_languages: { key: ['person_id'] },
+  notice_batches: { key: ['id'] },
+  notice_recipients: { key: ['batch_id', 'person_id'] },
+  notice_sends: { key: ['delivery_id'] },
   journey_settings: { key: [] },
   people_settings: { key: [] },
   people: { key: ['id'] },
@@ -153,6 +158,12 @@ export class OrgExportRepo {
     const spec: ExportTableSpec = EXPORT_TABLES[table];
     const r = await this.x.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${spec.orgColumn ?? 'org_id'} = $1`, [orgId]);
     return Number(r?.n ?? 0);
+  }
+
+  /** The org's row of a one-row-per-org table (settings), or undefined. */
+  first(table: ExportTable, orgId: string): Promise<ExportRow | undefined> {
+    const spec: ExportTableSpec = EXPORT_TABLES[table];
+    return this.x.get<ExportRow>(`SELECT * FROM ${table} WHERE ${spec.orgColumn ?? 'org_id'} = $1 LIMIT 1`, [orgId]);
   }
 
   /** Whether the org has any row in a table (records of processing: is a feature in use). */

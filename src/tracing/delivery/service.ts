@@ -3,8 +3,8 @@
  * A producer enqueues a message inside its own transaction (so an alert and its deliveries commit
  * together), one row per subscribed channel, payload encrypted under the org key; after the
  * commit it calls `kick()`, and the sender posts at once (or, for rows it enqueued already
- * claimed, `sendNow()`, which skips the claim: one write-lock wait less on the alert path). Each attempt is recorded (time,
- * duration, outcome code); a failure is retried with exponential back-off and jitter
+ * claimed, `sendNow()`, which skips the claim: one write-lock wait less on the alert path). Each
+ * attempt is recorded (time, duration, outcome code); a failure is retried with exponential back-off and jitter
  * (`deliveryRetryBaseSeconds` doubling, at most an hour, Retry-After honoured) up to
  * `deliveryMaxAttempts`, a permanent refusal (4xx, SMTP 5xx, refused target) is not. A sender
  * claims a row with a lease before sending, so a restart (or a second process) resumes pending

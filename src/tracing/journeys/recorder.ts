@@ -40,7 +40,7 @@ export const VISIT_SETTLE_MS = MINUTE_MS;
 /** The presence tracker's default idle time, used until the first batch reports the real one. */
 const DEFAULT_IDLE_MS = 5 * MINUTE_MS;
 /** Idle visits and due refreshes are looked for at most this often (data time). */
-export const VISIT_SWEEP_MS = 30_000;
+export const VISIT_SWEEP_MS = 60_000;
 
 /**
  * How far past an open visit's stored last sighting a later one may lie: a refresh is written
@@ -224,12 +224,24 @@ class VisitBatch {
     }
   }
 
-  /** Devices away from their visit's zone: gone for the settle time by their latest sighting? */
-  settleAway(devices: Iterable<string>, touched: Changes['touched']): void {
-    for (const d of devices) {
+  /**
+   * Devices seen in this batch while away from their visit's zone (`away`: those away before it,
+   * and those that left in it): gone for the settle time by their latest sighting?
+   */
+  settleAway(away: ReadonlySet<string>, touched: Changes['touched']): void {
+    const check = (d: string, s: Readonly<DeviceState>) => {
       const v = this.b.get(d);
-      const s = touched.get(d);
-      if (v !== undefined && v.awayMs >= 0 && s !== undefined) this.settle(v, s.lastMs);
+      if (v !== undefined && v.awayMs >= 0) this.settle(v, s.lastMs);
+    };
+    if (away.size < touched.size) {
+      for (const d of away) {
+        const s = touched.get(d);
+        if (s !== undefined) check(d, s);
+      }
+    } else for (const [d, s] of touched) if (away.has(d)) check(d, s);
+    for (const [d, v] of this.b.changed) {
+      const s = v !== null && v.awayMs >= 0 && !away.has(d) ? touched.get(d) : undefined;
+      if (s !== undefined) check(d, s);
     }
   }
 
@@ -350,10 +362,12 @@ export class VisitRecorder {
     if (loaded) for (const r of loaded.refined) vb.writes.set(keyOf(r.device, r.enter_ms), r);
     const { transitions, touched, state } = presence.changes;
     vb.transitions(transitions);
-    if (st.away.size > 0) vb.settleAway(st.away, touched);
-    if (vb.b.changed.size > 0) vb.settleAway([...vb.b.changed.keys()], touched);
+    vb.settleAway(st.away, touched);
     const sweep = Number.isFinite(at.nowMs) && at.nowMs - st.sweptMs >= VISIT_SWEEP_MS;
-    if (sweep) vb.sweep([...st.open.keys(), ...vb.b.changed.keys()], touched, state, at.nowMs);
+    if (sweep) {
+      vb.sweep(st.open.keys(), touched, state, at.nowMs);
+      vb.sweep([...vb.b.changed.keys()].filter((d) => !st.open.has(d)), touched, state, at.nowMs);
+    }
     if (vb.writes.size > 0) await new JourneysRepo(x).upsertVisits([...vb.writes.values()]);
 
     const target = st;

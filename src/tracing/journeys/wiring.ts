@@ -12,6 +12,7 @@ import { PeopleService } from '../people/service.ts';
 import { VisitRecorder } from './recorder.ts';
 import { JourneyService } from './service.ts';
 import { journeySubjectHandlers } from './subject-data.ts';
+import { registerJourneyGovernance } from '../governance.ts';
 
 export interface JourneyServices {
   journeys: JourneyService;
@@ -27,6 +28,7 @@ export function createJourneyServices(core: Core, retention: RetentionService, i
   retention.register('location', (x, orgId, before, limit) => new JourneysRepo(x).purgeVisits(orgId, before, limit));
   retention.register('identity_links', (x, orgId, before, limit) => new PeopleRepo(x).purge(orgId, before, limit));
   for (const h of journeySubjectHandlers(core)) core.subjects.register(h);
+  registerJourneyGovernance(core);
   const people = new PeopleService(core);
   return { journeys: new JourneyService(core, visits, people), people, visits };
 }

@@ -481,7 +481,7 @@ export class NotifyService {
             email: { subject: notice.subject, text: notice.text, language: r.language },
             recipient: r.person_id,
           });
-          await repo.insertSend({ delivery_id: deliveryId, org_id: orgId, batch_id: id, person_id: r.person_id, channel_id: b.channel_id, queued_at: now, queued_by: me });
+          await repo.insertSend({ delivery_id: deliveryId, org_id: orgId, batch_id: id, person_id: r.person_id, send_no: (prev?.send_no ?? 0) + 1, channel_id: b.channel_id, queued_at: now, queued_by: me });
           n++;
         }
         await this.core.audit.record(x, ctx, orgId, 'notice.send', `notice:${id}`, { purpose: await this.purposeOf(x, b), case: b.case_id, channel: b.channel_id, queued: n, retry: !first });

@@ -12,6 +12,7 @@ import type { PeopleService } from '../people/service.ts';
 import type { ProximityService } from '../proximity/index.ts';
 import { NOTICE_TOPIC, NotifyService } from './service.ts';
 import { noticeSubjectHandlers } from './subject-data.ts';
+import { registerNoticeGovernance } from '../governance.ts';
 
 /** @example const notify = createNotifyService(core, retention, { proximity, people: journeys.people, delivery: occupancy.delivery }) */
 export function createNotifyService(core: Core, retention: RetentionService, deps: { proximity: ProximityService; people: PeopleService; delivery: DeliveryService }): NotifyService {
@@ -20,5 +21,6 @@ export function createNotifyService(core: Core, retention: RetentionService, dep
   deps.delivery.registerRecipients(NOTICE_TOPIC, (x, orgId, personId, kind, body) => notify.resolveRecipient(x, orgId, personId, kind, body));
   retention.register('location', (x, orgId, before, limit) => new NotifyRepo(x).purge(orgId, before, limit));
   for (const h of noticeSubjectHandlers(core)) core.subjects.register(h);
+  registerNoticeGovernance(core);
   return notify;
 }

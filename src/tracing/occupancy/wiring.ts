@@ -9,6 +9,7 @@ import type { Core, RetentionService } from '../../privacy/index.ts';
 import { DeliveryService } from '../delivery/service.ts';
 import { OccupancyService, type OccupancyDeps } from './service.ts';
 import { occupancySubjectHandlers } from './subject-data.ts';
+import { registerOccupancyGovernance } from '../governance.ts';
 
 export interface OccupancyServices {
   delivery: DeliveryService;
@@ -19,5 +20,6 @@ export interface OccupancyServices {
 export function createOccupancyServices(core: Core, retention: RetentionService, presence: Pick<OccupancyDeps, 'presence' | 'presenceTimeoutMs'>): OccupancyServices {
   const delivery = new DeliveryService(core, retention);
   for (const h of occupancySubjectHandlers(core)) core.subjects.register(h);
+  registerOccupancyGovernance(core);
   return { delivery, occupancy: new OccupancyService(core, { ...presence, delivery }, retention) };
 }

@@ -12,6 +12,7 @@ import type { PeopleService } from '../people/service.ts';
 import { ProximityIndex, type ProximityIndexOptions } from './indexer.ts';
 import { ProximityService } from './service.ts';
 import { proximitySubjectHandlers } from './subject-data.ts';
+import { registerProximityGovernance } from '../governance.ts';
 
 /** @example const proximity = createProximityService(core, retention, services.ingest, services.people) */
 export function createProximityService(core: Core, retention: RetentionService, ingest: IngestService, people?: PeopleService, opts: ProximityIndexOptions = {}): ProximityService {
@@ -20,5 +21,6 @@ export function createProximityService(core: Core, retention: RetentionService, 
   retention.register('location', (x, orgId, before, limit) => new ProximityRepo(x).purgeIndex(orgId, before, limit));
   retention.register('location', (x, orgId, before, limit) => new ProximityRepo(x).purgeCases(orgId, before, limit));
   for (const h of proximitySubjectHandlers(core)) core.subjects.register(h);
+  registerProximityGovernance(core);
   return new ProximityService(core, index, people);
 }

@@ -76,17 +76,19 @@ CREATE INDEX notice_recipients_person ON notice_recipients(org_id, person_id);
 
 -- Each send of a notice (class location with its batch): the delivery it queued (its attempts,
 -- times and outcome codes are in delivery_queue and delivery_attempts), the channel, when and by
--- whom. A person gets a new send only when the previous one failed or was cancelled.
+-- whom; send_no counts a person's sends in the batch (1, 2, …). A person gets a new send only when
+-- the previous one failed or was cancelled.
 CREATE TABLE notice_sends (
   delivery_id TEXT PRIMARY KEY,
   org_id TEXT NOT NULL,
   batch_id TEXT NOT NULL REFERENCES notice_batches(id) ON DELETE CASCADE,
   person_id TEXT NOT NULL,
+  send_no INTEGER NOT NULL,
   channel_id TEXT NOT NULL,
   queued_at BIGINT NOT NULL,
   queued_by TEXT NOT NULL
 );
-CREATE INDEX notice_sends_batch ON notice_sends(batch_id, person_id, queued_at);
+CREATE UNIQUE INDEX notice_sends_batch ON notice_sends(batch_id, person_id, send_no);
 `,
   },
 ];
