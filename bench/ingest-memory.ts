@@ -184,7 +184,9 @@ export async function benchIngestMemory(opts: { full: boolean }): Promise<Record
     })();
 
     const badges = new Badges(world.sensors);
-    const t0 = Date.UTC(2026, 0, 5, 8);
+    // Live data: it ends now. (Data hours ago would be backfill to the proximity index of issue 4,
+    // which then re-reads a whole hour of fixes every minute.)
+    const t0 = Date.now() - rounds * ROUND_MS;
     const perRound = DEVICES / BATCH;
     const total = rounds * perRound;
     const rssAt: number[] = [];

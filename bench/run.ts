@@ -22,6 +22,7 @@ const suites: [string, string, string][] = [
   ['files', './files.ts', 'benchFiles'],
   ['email', './email.ts', 'benchEmail'],
   ['dsar', './dsar.ts', 'benchDsar'],
+  ['export', './export.ts', 'benchExport'],
 ];
 
 const result: Record<string, unknown> = { full, node: process.version, at: new Date().toISOString() };

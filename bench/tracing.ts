@@ -25,7 +25,7 @@ import { buildApp, type CairnApp } from '../src/app.ts';
 import { DAY_MS } from '../src/kernel/clock.ts';
 import { seededNormal, seededRandom } from '../src/kernel/prng.ts';
 import { systemCtx } from '../src/privacy/index.ts';
-import { LocationRepo, ProximityRepo, type FixRow } from '../src/storage/index.ts';
+import { ProximityRepo, type FixRow } from '../src/storage/index.ts';
 import { Simulation, truePositions, zoneAt } from '../src/simulator/index.ts';
 import { ingestSimDay, layOutSimCampus, scoreTraces } from '../src/tracing/proximity/evaluate.ts';
 
@@ -70,12 +70,12 @@ async function load(c: CairnApp, rows: Iterable<FixRow>): Promise<number> {
     batch.push(r);
     if (batch.length >= 20_000) {
       const b = batch;
-      await db.tx((x) => new LocationRepo(x).insertFixes(b));
+      await db.tx((x) => new ProximityRepo(x).loadFixes(b));
       n += b.length;
       batch = [];
     }
   }
-  if (batch.length > 0) await db.tx((x) => new LocationRepo(x).insertFixes(batch));
+  if (batch.length > 0) await db.tx((x) => new ProximityRepo(x).loadFixes(batch));
   return n + batch.length;
 }
 
@@ -185,7 +185,7 @@ async function baseline(sim: Simulation, badge: readonly string[], layout: { flo
     let contacts = 0;
     for (const p of people) {
       const t0 = performance.now();
-      contacts += (await repo.baselineContacts(orgId, badge[p]!, fromMs, toMs, 2, 15)).length;
+      contacts += (await c.core.stores.region('eu').tx((x) => new ProximityRepo(x).baselineContacts(orgId, badge[p]!, fromMs, toMs, 2, 15))).length;
       times.push(performance.now() - t0);
     }
     times.sort((a, b) => a - b);

@@ -210,6 +210,21 @@ const EXPECT: Record<string, R[]> = {
   'POST /api/v1/orgs/:orgId/notices/:noticeId/send': ['org_admin'],
   'DELETE /api/v1/orgs/:orgId/notices/:noticeId': ['org_admin'],
   'PUT /api/v1/orgs/:orgId/people/:personId/notice-language': ['org_admin'],
+  // Portability (R-PRIV-3): the whole org decrypted, org admins only. Records of processing (GDPR
+  // Art. 30): admins and privacy officers read and complete them.
+  'POST /api/v1/orgs/:orgId/export': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/export': ['org_admin'],
+  'GET /api/v1/orgs/:orgId/ropa': ['org_admin', 'privacy_officer'],
+  'PUT /api/v1/orgs/:orgId/ropa/controller': ['org_admin', 'privacy_officer'],
+  'PUT /api/v1/orgs/:orgId/ropa/activities/:activityId': ['org_admin', 'privacy_officer'],
+  // Breach records (R-PRIV-8): admins and privacy officers; the operator (support, under the grant)
+  // records, reads and notifies, since it is the one telling the org; only the org updates and closes.
+  'POST /api/v1/orgs/:orgId/incidents': ['org_admin', 'privacy_officer', 'support'],
+  'GET /api/v1/orgs/:orgId/incidents': ['org_admin', 'privacy_officer', 'support'],
+  'GET /api/v1/orgs/:orgId/incidents/:incidentId': ['org_admin', 'privacy_officer', 'support'],
+  'PATCH /api/v1/orgs/:orgId/incidents/:incidentId': ['org_admin', 'privacy_officer'],
+  'POST /api/v1/orgs/:orgId/incidents/:incidentId/notify': ['org_admin', 'privacy_officer', 'support'],
+  'POST /api/v1/orgs/:orgId/incidents/:incidentId/close': ['org_admin', 'privacy_officer'],
 };
 
 interface Tenant {
@@ -347,6 +362,8 @@ async function paramsFor(method: string, url: string, t: Tenant): Promise<Record
       if (url.endsWith('/send')) await c.services.notify.approve(sys, t.orgId, p.noticeId);
     }
   }
+  if (url.includes(':activityId')) p.activityId = 'location.services';
+  if (url.includes(':incidentId')) p.incidentId = (await c.services.incidents.create(sys, t.orgId, { title: `Matrix incident ${seq++}` })).id;
   if (url.includes(':caseId')) p.caseId = (await c.services.proximity.trace(sys, t.orgId, { mac: '02:00:00:00:00:09', fromMs: Date.UTC(2024, 0, 1), toMs: Date.UTC(2024, 0, 2), purpose: 'Access matrix fixture' })).id;
   return p;
 }
@@ -413,6 +430,12 @@ function bodyFor(method: string, url: string, t: Tenant): { payload?: unknown; h
     'POST /api/v1/orgs/:orgId/people': { personId: `matrix-new-${seq++}`, name: 'Matrix Person' },
     'POST /api/v1/orgs/:orgId/people/import': [{ personId: `matrix-import-${seq++}`, badges: [`matrix-import-badge-${seq++}`] }],
     'POST /api/v1/orgs/:orgId/people/:personId/devices': { badge: `matrix-link-${seq++}` },
+    'PUT /api/v1/orgs/:orgId/ropa/controller': { name: 'Matrix Org' },
+    'PUT /api/v1/orgs/:orgId/ropa/activities/:activityId': { legalBasis: 'legitimate_interests' },
+    'POST /api/v1/orgs/:orgId/incidents': { title: `Matrix incident ${seq++}` },
+    'PATCH /api/v1/orgs/:orgId/incidents/:incidentId': { measures: 'Matrix measures' },
+    'POST /api/v1/orgs/:orgId/incidents/:incidentId/notify': { manual: 'Told the matrix' },
+    'POST /api/v1/orgs/:orgId/incidents/:incidentId/close': { reason: 'false_positive' },
   };
   if (key === 'PUT /api/v1/orgs/:orgId/floors/:floorId/plan') return { payload: PNG, headers: { 'content-type': 'image/png' } };
   if (key === 'POST /api/v1/orgs/:orgId/threat/pcaps') return { payload: PCAP, headers: { 'content-type': 'application/vnd.tcpdump.pcap' } };

@@ -56,8 +56,12 @@ async function feed(c: CairnApp, w: World, rows: [string, keyof typeof AT, numbe
 
 const stored = async (c: CairnApp, w: World, pseudonym: string): Promise<VisitRow[]> => new JourneysRepo(await c.core.directory.storeOf(w.orgId)).visitsOf(w.orgId, [pseudonym], 0, Number.MAX_SAFE_INTEGER, 100);
 const pseudonymOf = async (c: CairnApp, w: World, mac: string) => c.core.keys.pseudonym(await c.core.directory.storeOf(w.orgId), w.orgId, 'mac', mac);
-/** Let the recorder's write of idle exits (scheduled after a commit) finish. */
-const settle = () => new Promise((r) => setTimeout(r, 50));
+/**
+ * Another batch of the org at `atMs` (a device outside every zone): visit changes decided after a
+ * commit, and the minute's sweep (idle devices, refreshes, settled departures), are written by the
+ * org's next batch.
+ */
+const nextBatch = (c: CairnApp, w: World, atMs: number) => feed(c, w, [['02:00:5e:00:0f:ff', 'none', atMs]]);
 
 for (const engine of ['sqlite', 'postgres'] as const) {
   describe(`journeys and people (${engine})`, async () => {
@@ -95,17 +99,17 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       await feed(c, w, [[MAC.d1, 'A', T0 + MIN], [MAC.d2, 'A', T0 + MIN / 2]]);
       assert.equal((await stored(c, w, d1))[0]!.last_ms, T0, 'a minute later the open visit is not rewritten');
       await feed(c, w, [[MAC.d1, 'A', T0 + 6 * MIN]]);
-      assert.equal((await stored(c, w, d1))[0]!.last_ms, T0 + 6 * MIN, 'after the refresh interval it is');
       await feed(c, w, [[MAC.d1, 'B', T0 + 7 * MIN]]);
+      assert.equal((await stored(c, w, d1))[0]!.last_ms, T0 + 6 * MIN, 'after the refresh interval it is');
       await feed(c, w, [[MAC.d1, 'none', T0 + 8 * MIN]]);
       await feed(c, w, [[MAC.d1, 'C', T0 + 9 * MIN], [MAC.d1, 'C', T0 + 12 * MIN], [MAC.d1, 'C', T0 + 15 * MIN], [MAC.d1, 'C', T0 + 18 * MIN]]);
+      await nextBatch(c, w, T0 + 18 * MIN);
       const v = await stored(c, w, d1);
       assert.deepEqual(v.map((r) => [r.zone_id, r.enter_ms, r.exit_ms]), [[w.zone.A, T0, T0 + 7 * MIN], [w.zone.B, T0 + 7 * MIN, T0 + 8 * MIN], [w.zone.C, T0 + 9 * MIN, null]]);
       assert.ok(v.every((r) => /^[0-9a-f]{32}$/.test(r.device)), 'devices are pseudonyms');
     });
 
     test('a device that goes idle leaves its zone at its last sighting', { skip }, async () => {
-      await settle();
       const d2 = await pseudonymOf(c, w, MAC.d2);
       assert.deepEqual((await stored(c, w, d2)).map((r) => [r.zone_id, r.enter_ms, r.last_ms, r.exit_ms]), [[w.zone.A, T0, T0 + MIN / 2, T0 + MIN / 2]]);
     });
@@ -116,6 +120,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       await feed(c, w, [[mac, 'A', t], [mac, 'B', t + 10_000], [mac, 'A', t + 20_000], [mac, 'none', t + 30_000]]);
       await feed(c, w, [[mac, 'A', t + 40_000], [mac, 'A', t + 2 * MIN]]);
       await feed(c, w, [[mac, 'B', t + 3 * MIN], [mac, 'B', t + 4 * MIN], [mac, 'B', t + 5 * MIN]]);
+      await nextBatch(c, w, t + 5 * MIN);
       const v = await stored(c, w, await pseudonymOf(c, w, mac));
       assert.deepEqual(v.map((r) => [r.zone_id, r.enter_ms, r.exit_ms]), [[w.zone.A, t, t + 3 * MIN], [w.zone.B, t + 3 * MIN, null]], 'one visit to A, then B once the device stayed there');
     });
@@ -240,12 +245,12 @@ for (const engine of ['sqlite', 'postgres'] as const) {
 
       await feed(c, w2, [[MAC.d3, 'A', t1 + 4 * MIN]]);
       await feed(c, w2, [[MAC.d3, 'A', t1 + 8 * MIN]]);
-      await settle();
       assert.deepEqual((await stored(c, w2, d3)).map((r) => [r.enter_ms, r.exit_ms]), [[t1, null]], 'back within the idle time: the same visit goes on');
       const after = await c.services.journeys.query(sys, w2.orgId, { device: d3, fromMs: t1 - MIN, toMs: t1 + 60 * MIN });
       assert.deepEqual(after.visits.map((v) => [v.enter, v.exit]), [[new Date(t1).toISOString(), new Date(t1 + 8 * MIN).toISOString()]]);
-      assert.deepEqual((await stored(c, w2, d4)).map((r) => [r.enter_ms, r.exit_ms]), [[t1, t1 + 2 * MIN]], 'not back: it ended at its last sighting');
       await feed(c, w2, [[MAC.d3, 'A', t1 + 30 * MIN]]);
+      await nextBatch(c, w2, t1 + 30 * MIN);
+      assert.deepEqual((await stored(c, w2, d4)).map((r) => [r.enter_ms, r.exit_ms]), [[t1, t1 + 2 * MIN]], 'not back: it ended at its last sighting');
       assert.deepEqual((await stored(c, w2, d3)).map((r) => [r.zone_id, r.enter_ms, r.exit_ms]), [[w2.zone.A, t1, t1 + 8 * MIN], [w2.zone.A, t1 + 30 * MIN, null]], 'after a longer absence a new visit starts');
     });
 

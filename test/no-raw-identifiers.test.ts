@@ -14,6 +14,7 @@ import { Writable } from 'node:stream';
 import { login, makeApp, pgSkip, postgresSetup, sqliteSetup, PG_URL, type EngineSetup } from './helpers.ts';
 import { systemCtx } from '../src/privacy/index.ts';
 import { ingestFile } from '../src/ingest/index.ts';
+import { startSmtpSink } from '../src/threat/email/testkit.ts';
 
 const MACS = ['3c:22:fb:9a:41:07', 'a4:83:e7:12:6b:c9', 'de:ad:be:ef:10:20'];
 const IPS = ['10.77.31.204', '192.168.213.47', '2001:db8:85a3::8a2e:370:7334'];
@@ -47,7 +48,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       setup = engine === 'sqlite' ? sqliteSetup() : postgresSetup();
       const logs: string[] = [];
       const dest = new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } });
-      const c = await makeApp(setup, { logLevel: 'debug' }, { logDestination: dest as never });
+      const c = await makeApp(setup, { logLevel: 'debug', deliveryAllowPrivateTargets: true }, { logDestination: dest as never });
       const sys = systemCtx('test');
       const org = await c.services.tenancy.createOrg(sys, { name: 'St. Example Hospital', country: 'NL' });
       const site = await c.services.tenancy.createSite(sys, org.id, { name: 'Main building' });
@@ -102,6 +103,20 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/contact-traces`, headers: { cookie }, payload: { mac: MACS[1], ...window, purpose: `contact of ${MACS[2]}` } });
       // A delivery channel names people (sender, recipients, SMTP account): all encrypted under the org key.
       await c.services.delivery.channels.create(sys, org.id, { kind: 'email', name: 'Alerts', topics: ['occupancy-alerts'], email: { host: 'smtp.hospital.example', port: 587, tls: 'starttls', user: USERNAMES[1]!, password: 'smtp-password-1', from: EMAILS[1]!, to: [EMAILS[0]!] } });
+      // A notice to an exposed person (their badge met another for 20 minutes): drafted, approved
+      // and sent by e-mail; the address is decrypted only by the sender and reaches the SMTP sink only.
+      const sink = await startSmtpSink();
+      const met = Array.from({ length: 20 }, (_, i) => ({ a: HOSTNAMES[1], b: HOSTNAMES[0], rssi: -60, atMs: Date.now() - 40 * 60_000 + i * 60_000, durationMs: 60_000 }));
+      assert.equal((await c.app.inject({ method: 'POST', url: '/api/v1/ingest/encounters', headers: { authorization: `Bearer ${token.token}` }, payload: met })).statusCode, 200);
+      const noticeCase = await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/contact-traces`, headers: { cookie }, payload: { badge: HOSTNAMES[1], ...window } });
+      const notices = await c.services.delivery.channels.create(sys, org.id, { kind: 'email', name: 'Notices', topics: ['contact-notices'], email: { host: '127.0.0.1', port: sink.port, tls: 'none', from: EMAILS[1]!, to: [EMAILS[1]!] } });
+      const drafted = await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/notices`, headers: { cookie }, payload: { caseId: (noticeCase.json() as { id: string }).id, channelId: notices.id } });
+      assert.equal(drafted.statusCode, 200, drafted.body);
+      const noticeId = (drafted.json() as { id: string }).id;
+      for (const step of ['approve', 'send']) assert.equal((await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/notices/${noticeId}/${step}`, headers: { cookie } })).statusCode, 200);
+      await c.services.delivery.idle();
+      assert.deepEqual((await sink.waitFor(1))[0]!.to, [EMAILS[0]], 'the notice went to the person');
+      await sink.close();
       // The guest portal (R-PRIV-5): a guest's MAC arrives in the controller's hand-off, a name and
       // e-mail address in the form; the org's app sends an installation id with its opt-in.
       const terms = await c.services.consent.terms.create(sys, org.id, { audience: 'portal', texts: { en: { title: 'Terms', body: 'Be kind.' }, nl: { title: 'Voorwaarden', body: 'Wees aardig.' } } });
@@ -114,6 +129,14 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       await c.app.inject({ method: 'GET', url: `/portal/${org.id}/${site.id}?client_mac=${MACS[1]!.slice(0, 11)}` });
       const optIn = await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/consent/sdk`, headers: { authorization: `Bearer ${token.token}` }, payload: { appId: HOSTNAMES[0], optedIn: true } });
       assert.equal(optIn.statusCode, 200, optIn.body);
+      // An incident naming a person, the controller's contacts for the records of processing, and a
+      // full export through the API (streamed to the client: nothing of it may stay on the server).
+      const incident = await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/incidents`, headers: { cookie }, payload: { title: `Laptop of ${USERNAMES[0]} stolen`, description: `It held ${EMAILS[0]} and ${IPS[0]}.` } });
+      assert.equal(incident.statusCode, 201, incident.body);
+      await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/incidents/${(incident.json() as { id: string }).id}/notify`, headers: { cookie }, payload: { manual: `Phoned ${EMAILS[1]}` } });
+      await c.app.inject({ method: 'PUT', url: `/api/v1/orgs/${org.id}/ropa/controller`, headers: { cookie }, payload: { dataProtectionOfficer: EMAILS[1] } });
+      const exported = await c.app.inject({ method: 'POST', url: `/api/v1/orgs/${org.id}/export`, headers: { cookie } });
+      assert.equal(exported.statusCode, 200);
       await c.services.retention.runAll(sys);
       const auditRes = await c.app.inject({ method: 'GET', url: `/api/v1/orgs/${org.id}/audit?limit=1000`, headers: { cookie } });
       assert.equal(auditRes.statusCode, 200);

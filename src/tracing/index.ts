@@ -5,7 +5,7 @@
  */
 export { createJourneyServices, type JourneyServices } from './journeys/wiring.ts';
 export { JourneyService, journeyCsv, JOURNEY_CSV_HEADER, JOURNEY_MAX_VISITS, JOURNEY_MAX_WINDOW_DAYS, type Journey, type JourneyQuery, type JourneySubject, type JourneyVisit } from './journeys/service.ts';
-export { VisitRecorder, VISIT_REFRESH_MS, VISIT_SETTLE_MS, refineOpenVisits, type OpenVisit } from './journeys/recorder.ts';
+export { VisitRecorder, VisitRules, VISIT_REFRESH_MS, VISIT_SETTLE_MS, VISIT_SWEEP_MS, recoveryWindowMs, replayVisits, type OpenVisit } from './journeys/recorder.ts';
 export { DWELL_BANDS, MIST_DWELL_BANDS, MAX_BAND_MINUTES, checkDwellBands, dwellBand, type DwellBand, type DwellBands } from './journeys/bands.ts';
 export { csvCell, toCsv } from './journeys/csv.ts';
 export { PeopleService, type DeviceRef, type ImportSummary as PeopleImportSummary, type LinkKind, type PeopleSettings, type Person } from './people/service.ts';

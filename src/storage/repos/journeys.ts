@@ -102,6 +102,11 @@ export class JourneysRepo {
     );
   }
 
+  /** Each floor of the org with its site (fixes name only the floor). */
+  floorSites(orgId: string): Promise<{ id: string; site_id: string }[]> {
+    return this.x.all<{ id: string; site_id: string }>('SELECT id, site_id FROM floors WHERE org_id = $1', [orgId]);
+  }
+
   /** Names of the org's sites, floors and zones (a journey shows them next to the ids). */
   placeNames(orgId: string): Promise<PlaceNameRow[]> {
     return this.x.all<PlaceNameRow>(

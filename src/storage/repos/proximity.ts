@@ -7,7 +7,7 @@
  * in bounded batches.
  */
 import type { Executor } from '../db.ts';
-import { bulkInsert } from './location.ts';
+import { bulkInsert, LocationRepo, type FixRow } from './location.ts';
 
 /** R-DATA-3 personal: an encounter of two badges (keyed pseudonyms, `a < b`). */
 export interface EncounterRow {
@@ -124,6 +124,21 @@ export class ProximityRepo {
   /** Fixes of an org in [fromMs, toMs), oldest first, for the indexer (personal; never leaves the index build). */
   fixesForIndex(orgId: string, fromMs: number, toMs: number): Promise<IndexFixRow[]> {
     return this.x.all<IndexFixRow>('SELECT at_ms, device, floor_id, x_m, y_m, accuracy_m, method, zone_id FROM fixes WHERE org_id = $1 AND at_ms >= $2 AND at_ms < $3 ORDER BY at_ms', [orgId, fromMs, toMs]);
+  }
+
+  /**
+   * Visit the fixes of [fromMs, toMs) in time order (personal; for the indexer). On SQLite rows
+   * come as arrays straight from the statement, with no object per row: an hour of a large campus
+   * is half a million fixes.
+   */
+  async eachFixForIndex(orgId: string, fromMs: number, toMs: number, fn: (atMs: number, device: string, floorId: string, x: number, y: number, accuracy: number, method: string, zoneId: string | null) => void): Promise<void> {
+    const sql = 'SELECT at_ms, device, floor_id, x_m, y_m, accuracy_m, method, zone_id FROM fixes WHERE org_id = $1 AND at_ms >= $2 AND at_ms < $3 ORDER BY at_ms';
+    const raw = (this.x as { iterateRaw?: (sql: string, params: readonly unknown[]) => IterableIterator<unknown[]> }).iterateRaw;
+    if (typeof raw === 'function') {
+      for (const r of raw.call(this.x, sql, [orgId, fromMs, toMs])) fn(r[0] as number, r[1] as string, r[2] as string, r[3] as number, r[4] as number, r[5] as number, r[6] as string, r[7] as string | null);
+      return;
+    }
+    for (const r of await this.x.all<IndexFixRow>(sql, [orgId, fromMs, toMs])) fn(Number(r.at_ms), r.device, r.floor_id, r.x_m, r.y_m, r.accuracy_m, r.method, r.zone_id);
   }
 
   /** The newest fix time of an org, or undefined. */
@@ -256,14 +271,16 @@ export class ProximityRepo {
 
   /**
    * Delete at most `limit` index rows of hours that ended before `beforeMs` (tracks first, then
-   * cells, then dirty marks), and dictionary entries not indexed since an hour before it.
+   * cells, then dirty marks), and dictionary entries not indexed for 12 hours before that.
    */
   async purgeIndex(orgId: string, beforeMs: number, limit: number): Promise<number> {
     const lastHour = beforeMs - 3_600_000;
     let n = (await this.x.run('DELETE FROM trace_tracks WHERE org_id = $1 AND (device_num, hour_ms) IN (SELECT device_num, hour_ms FROM trace_tracks WHERE org_id = $1 AND hour_ms <= $2 ORDER BY hour_ms LIMIT $3)', [orgId, lastHour, limit])).changes;
     if (n < limit) n += (await this.x.run('DELETE FROM trace_cells WHERE org_id = $1 AND (floor_num, hour_ms, cell) IN (SELECT floor_num, hour_ms, cell FROM trace_cells WHERE org_id = $1 AND hour_ms <= $2 ORDER BY hour_ms LIMIT $3)', [orgId, lastHour, limit - n])).changes;
     if (n < limit) n += (await this.x.run('DELETE FROM trace_index_dirty WHERE org_id = $1 AND hour_ms IN (SELECT hour_ms FROM trace_index_dirty WHERE org_id = $1 AND hour_ms <= $2 ORDER BY hour_ms LIMIT $3)', [orgId, lastHour, limit - n])).changes;
-    if (n < limit) n += (await this.x.run('DELETE FROM trace_devices WHERE org_id = $1 AND num IN (SELECT num FROM trace_devices WHERE org_id = $1 AND last_ms < $2 ORDER BY num LIMIT $3)', [orgId, lastHour, limit - n])).changes;
+    // The indexer marks a device's entry at most every 6 hours: an entry goes 12 hours after the
+    // hours that could still name it, so a number is never reused while a row holds it.
+    if (n < limit) n += (await this.x.run('DELETE FROM trace_devices WHERE org_id = $1 AND num IN (SELECT num FROM trace_devices WHERE org_id = $1 AND last_ms < $2 ORDER BY num LIMIT $3)', [orgId, lastHour - 12 * 3_600_000, limit - n])).changes;
     return n;
   }
 
@@ -276,6 +293,27 @@ export class ProximityRepo {
         ? await this.x.all<{ name: string; bytes: number }>("SELECT relname AS name, pg_total_relation_size(oid) AS bytes FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r'")
         : await this.x.all<{ name: string; bytes: number }>('SELECT s.tbl_name AS name, SUM(d.pgsize) AS bytes FROM dbstat d JOIN sqlite_schema s ON s.name = d.name GROUP BY s.tbl_name');
     return new Map(rows.map((r) => [r.name, Number(r.bytes)]));
+  }
+
+  /**
+   * Load fixes in bulk for the figures' baseline store: on PostgreSQL one statement per 20 000
+   * rows through arrays (`unnest`), several times faster than multi-row VALUES; elsewhere the
+   * ingest path's insert.
+   */
+  async loadFixes(rows: readonly FixRow[]): Promise<void> {
+    if (this.x.engine !== 'postgres') {
+      await new LocationRepo(this.x).insertFixes(rows);
+      return;
+    }
+    for (let i = 0; i < rows.length; i += 20_000) {
+      const part = rows.slice(i, i + 20_000);
+      const col = <K extends keyof FixRow>(k: K) => part.map((r) => r[k]);
+      await this.x.run(
+        `INSERT INTO fixes (org_id, at_ms, device, source, kind, floor_id, x_m, y_m, accuracy_m, method, zone_id)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::float8[], $10::text[], $11::text[])`,
+        [col('org_id'), col('at_ms'), col('device'), col('source'), col('kind'), col('floor_id'), col('x_m'), col('y_m'), col('accuracy_m'), col('method'), col('zone_id')],
+      );
+    }
   }
 
   /**
@@ -294,15 +332,18 @@ export class ProximityRepo {
    * figures): per minute the device's mean position, then every other fix on that floor in that
    * minute within `radiusMeters` (a box on the index, then the circle), counted in distinct
    * minutes per device (closest distance squared, m²). No smoothing and no accuracy widening: if
-   * anything, less work.
+   * anything, less work. On PostgreSQL call it inside a transaction: JIT compilation (seconds per
+   * query) is turned off for it, as a DBA would for such queries.
    */
-  baselineContacts(orgId: string, device: string, fromMs: number, toMs: number, radiusMeters: number, minMinutes: number): Promise<{ device: string; minutes: number; closest_sq_m2: number; first_ms: number; last_ms: number }[]> {
+  async baselineContacts(orgId: string, device: string, fromMs: number, toMs: number, radiusMeters: number, minMinutes: number): Promise<{ device: string; minutes: number; closest_sq_m2: number; first_ms: number; last_ms: number }[]> {
+    if (this.x.engine === 'postgres') await this.x.run('SET LOCAL jit = off');
     // PostgreSQL's planner prefers a merge join on the floor that compares every pair of a
-    // floor's fixes; LATERAL asks for what the indexes are for: one range read per index minute.
+    // floor's fixes; a LATERAL subquery it cannot flatten (OFFSET 0) asks for what the indexes
+    // are for: one range read per index minute.
     const join =
       this.x.engine === 'postgres'
         ? `idx CROSS JOIN LATERAL (SELECT device, at_ms, x_m, y_m FROM fixes WHERE org_id = $1 AND floor_id = idx.floor_id AND at_ms >= idx.m * 60000 AND at_ms < idx.m * 60000 + 60000
-             AND x_m >= idx.x - $5 AND x_m <= idx.x + $5 AND y_m >= idx.y - $5 AND y_m <= idx.y + $5) f`
+             AND x_m >= idx.x - $5 AND x_m <= idx.x + $5 AND y_m >= idx.y - $5 AND y_m <= idx.y + $5 OFFSET 0) f`
         : `idx JOIN fixes f ON f.org_id = $1 AND f.floor_id = idx.floor_id AND f.at_ms >= idx.m * 60000 AND f.at_ms < idx.m * 60000 + 60000
              AND f.x_m >= idx.x - $5 AND f.x_m <= idx.x + $5 AND f.y_m >= idx.y - $5 AND f.y_m <= idx.y + $5`;
     return this.x.all(

@@ -1,35 +1,36 @@
 /**
- * Zone visits, derived at ingest and stored in the batch's own transaction (R-CT-2, R-DATA-3).
+ * Zone visits, derived at ingest and stored with the batches (R-CT-2, R-DATA-3).
  *
- * The presence tracker already knows, per device, which zone it is in and emits enter/exit
- * transitions; this recorder turns a batch's transitions into visit rows (device pseudonym,
- * site, floor, zone, enter, exit) inside the batch's transaction, so whatever ingest
- * acknowledged is in the visits too. A row is written when a visit opens and when it closes;
- * while it stays open, only when its last sighting moved on by {@link VISIT_REFRESH_MS} since it
- * was last written (checked every {@link VISIT_SWEEP_MS} of data time), not every batch. A batch
- * costs the recorder its transitions, not its sightings: the last sighting of a device that
- * stays put is read from the presence tracker when needed.
+ * The presence tracker knows, per device, which zone it is in and emits enter/exit transitions
+ * after each commit. This recorder follows those transitions in memory and turns them into visit
+ * rows (device pseudonym, site, floor, zone, enter, exit), written inside ingest transactions:
+ * a device's first visit in the batch that saw it begin; a departure, the visit after it and the
+ * closes of idle devices in the org's next batch (a second or so later); an open visit's last
+ * sighting only when it moved on by {@link VISIT_REFRESH_MS} since it was last written (checked
+ * every {@link VISIT_SWEEP_MS} of data time), not every batch. A batch therefore costs the
+ * recorder its transitions, a map look-up each, not its sightings.
  *
  * Settling: positions carry metres of error (R-LOC-2), so a device standing near a zone border
  * flickers between zones. A device leaves its visit only once it has been out of the zone for
- * {@link VISIT_SETTLE_MS}; back sooner, the visit goes on. The visit then ends when it first left
- * (and a stay of at least the settle time elsewhere becomes a visit from when it began there).
- * Stays shorter than the settle time are not visits. A device not seen for the idle time (the
- * presence tracker's) leaves at its last sighting in the zone; that close is written by a later
- * batch of the org, whose data time shows it.
+ * {@link VISIT_SETTLE_MS}; back sooner, the visit goes on. The visit then ends when it first left,
+ * and where the device is by then (if in a zone) begins when it got there. Stays shorter than
+ * the settle time are not visits. A device not seen for the idle time (the presence tracker's)
+ * leaves at its last sighting in the zone.
  *
- * After a crash: the open visits the previous process left are loaded on the org's first batch
- * and their last sighting is taken from the stored fixes (at most {@link recoveryWindowMs} of
- * them, read by time), so nothing acknowledged is lost; a device seen again in the same zone within
- * the idle time continues its visit, one not seen for longer leaves at its last sighting.
+ * Nothing acknowledged is lost: every fix is stored with its zone in the batch's transaction,
+ * and the visit changes not yet written at a crash lie within {@link recoveryWindowMs} after
+ * the last sighting stored for the device's open visit. On the org's first batch after a
+ * restart, the open visits are loaded and each device's fixes in that window are replayed
+ * through the same rules ({@link replayVisits}); a device seen again in the same zone within the
+ * idle time continues its visit.
  *
- * Every change is made on an overlay and applied only after the commit; a rolled-back batch
- * leaves the recorder as it was. Concurrent batches of one org (possible on PostgreSQL) are
- * applied in commit order, as the presence tracker's are.
+ * State changed inside a transaction is changed on copies and applied only after the commit,
+ * so a rolled-back batch leaves the recorder as it was. Concurrent batches of one org (possible
+ * on PostgreSQL) are applied in commit order, as the presence tracker's are.
  */
 import { MINUTE_MS } from '../../kernel/clock.ts';
+import type { EventBus, ZoneEvent } from '../../kernel/events.ts';
 import { JourneysRepo, LocationRepo, type Executor, type FixRow, type VisitRow } from '../../storage/index.ts';
-import type { EventBus } from '../../kernel/events.ts';
 import type { IngestBatchHook } from '../../ingest/index.ts';
 import type { PresenceBatch } from '../../location/index.ts';
 
@@ -37,25 +38,23 @@ import type { PresenceBatch } from '../../location/index.ts';
 export const VISIT_REFRESH_MS = 5 * MINUTE_MS;
 /** How long a device must be out of its zone before it has left it (shorter stays are not visits). */
 export const VISIT_SETTLE_MS = MINUTE_MS;
+/** Idle visits, settled departures and due refreshes are looked for at most this often (data time). */
+export const VISIT_SWEEP_MS = MINUTE_MS;
 /** The presence tracker's default idle time, used until the first batch reports the real one. */
 const DEFAULT_IDLE_MS = 5 * MINUTE_MS;
-/** Idle visits and due refreshes are looked for at most this often (data time). */
-export const VISIT_SWEEP_MS = 60_000;
-
-/**
- * How far past an open visit's stored last sighting a later one may lie: a refresh is written
- * once it is {@link VISIT_REFRESH_MS} newer, at the next sweep.
- */
-export function recoveryWindowMs(refreshMs: number): number {
-  return refreshMs + 2 * VISIT_SWEEP_MS;
-}
-/** Fixes read per query when recovering open visits (a refresh interval of an org's fixes). */
+/** Fixes read per query when recovering open visits. */
 const RECOVERY_FIX_LIMIT = 2_000_000;
 
 /**
- * A visit in progress, as the recorder holds it. Mutable only inside the recorder: a batch works
- * on its own copies and its changes replace the originals after the commit.
+ * How far past an open visit's stored last sighting its unwritten changes may lie: a refresh is
+ * due a refresh interval on and written at the next sweep; a departure settles after the settle
+ * time and is written by a sweep at the latest.
  */
+export function recoveryWindowMs(refreshMs: number, settleMs = VISIT_SETTLE_MS): number {
+  return refreshMs + settleMs + 2 * VISIT_SWEEP_MS;
+}
+
+/** A visit in progress, as the recorder holds it. */
 export interface OpenVisit {
   device: string;
   siteId: string;
@@ -69,7 +68,7 @@ export interface OpenVisit {
   /** Left open by an earlier process and not seen since: the presence tracker does not know it. */
   recovered: boolean;
   /** When the device left the zone, not yet for the settle time; −1 while it is there. */
-  awayMs: number;
+  leftMs: number;
   /** Where it is meanwhile: zone ('' none), floor, site, and since when. */
   awayZoneId: string;
   awayFloorId: string;
@@ -80,10 +79,12 @@ export interface OpenVisit {
 interface OrgVisits {
   /** Device pseudonym → its open visit. */
   open: Map<string, OpenVisit>;
-  /** Devices out of their visit's zone for less than the settle time so far. */
-  away: Set<string>;
+  /** Visit rows decided after a commit, for the org's next transaction, by visit key. */
+  pending: Map<string, VisitRow>;
   /** Data time of the last sweep. */
   sweptMs: number;
+  /** Data time of the last committed batch (what this state is as of). */
+  nowMs: number;
   /** The presence tracker's state of the org (latest sightings of devices that stay put). */
   presence: ReadonlyMap<string, Readonly<DeviceState>> | undefined;
 }
@@ -91,230 +92,132 @@ interface OrgVisits {
 type Changes = PresenceBatch['changes'];
 type DeviceState = Changes['state'] extends ReadonlyMap<string, infer S> ? S : never;
 
+const keyOf = (device: string, enterMs: number): string => `${device}|${enterMs}`;
+
+function newVisit(device: string, siteId: string, floorId: string, zoneId: string, enterMs: number, lastMs = enterMs): OpenVisit {
+  return { device, siteId, floorId, zoneId, enterMs, lastMs, writtenLastMs: lastMs, recovered: false, leftMs: -1, awayZoneId: '', awayFloorId: '', awaySiteId: '', awayCellMs: 0 };
+}
+
+function rowOf(orgId: string, v: OpenVisit, exitMs: number | null): VisitRow {
+  return { org_id: orgId, device: v.device, enter_ms: v.enterMs, site_id: v.siteId, floor_id: v.floorId, zone_id: v.zoneId, last_ms: exitMs ?? v.lastMs, exit_ms: exitMs === null ? null : Math.max(exitMs, v.enterMs) };
+}
+
 /** The latest sighting of `v`'s device in its zone: `s` (the tracker's state of it) when it is there. */
 function lastIn(v: OpenVisit, s: Readonly<DeviceState> | undefined): number {
-  if (v.awayMs >= 0) return v.awayMs;
+  if (v.leftMs >= 0) return v.leftMs;
   return s !== undefined && s.lastMs > v.lastMs && s.zoneId === v.zoneId && s.floorId === v.floorId ? s.lastMs : v.lastMs;
 }
 
-const keyOf = (device: string, enterMs: number): string => `${device}|${enterMs}`;
-
-/** The org's open visits with a batch's changes on top (copy on first write, per device). */
-class Overlay {
-  readonly changed = new Map<string, OpenVisit | null>();
-  constructor(private readonly base: ReadonlyMap<string, OpenVisit>) {}
-  /** The device's visit as the batch sees it; do not change it (see `mut`). */
-  get(device: string): OpenVisit | undefined {
-    const v = this.changed.get(device);
-    return v === undefined ? this.base.get(device) : (v ?? undefined);
-  }
-  /** The batch's own copy of the device's visit, to change. */
-  mut(device: string): OpenVisit | undefined {
-    const v = this.changed.get(device);
-    if (v !== undefined) return v ?? undefined;
-    const b = this.base.get(device);
-    if (b === undefined) return undefined;
-    const c = { ...b };
-    this.changed.set(device, c);
-    return c;
-  }
-  put(v: OpenVisit): void {
-    this.changed.set(v.device, v);
-  }
-  remove(device: string): void {
-    this.changed.set(device, null);
-  }
-}
-
-/** One batch's visit changes: the overlay and the rows to write, by visit key. */
-class VisitBatch {
-  readonly b: Overlay;
-  readonly writes = new Map<string, VisitRow>();
+/**
+ * The visit rules, on a map of open visits that the caller owns (changed in place), reporting
+ * every row to write through `emit`. Used after commits (on the org's live state), inside
+ * transactions (on a batch's copies) and by {@link replayVisits} (on fixes).
+ */
+export class VisitRules {
   constructor(
-    private readonly orgId: string,
-    base: ReadonlyMap<string, OpenVisit>,
-    private readonly refreshMs: number,
-    private readonly settleMs: number,
-    private readonly idleMs: number,
-  ) {
-    this.b = new Overlay(base);
-  }
+    readonly orgId: string,
+    readonly settleMs: number,
+    readonly idleMs: number,
+    private readonly emit: (row: VisitRow) => void,
+  ) {}
 
-  row(v: OpenVisit, exitMs: number | null): void {
-    this.writes.set(keyOf(v.device, v.enterMs), { org_id: this.orgId, device: v.device, enter_ms: v.enterMs, site_id: v.siteId, floor_id: v.floorId, zone_id: v.zoneId, last_ms: exitMs ?? v.lastMs, exit_ms: exitMs });
-  }
-
-  open(device: string, siteId: string, floorId: string, zoneId: string, enterMs: number): OpenVisit {
-    const v: OpenVisit = { device, siteId, floorId, zoneId, enterMs, lastMs: enterMs, writtenLastMs: enterMs, recovered: false, awayMs: -1, awayZoneId: '', awayFloorId: '', awaySiteId: '', awayCellMs: 0 };
-    this.row(v, null);
-    this.b.put(v);
+  open(open: Map<string, OpenVisit>, device: string, siteId: string, floorId: string, zoneId: string, enterMs: number, lastMs = enterMs): OpenVisit {
+    const v = newVisit(device, siteId, floorId, zoneId, enterMs, lastMs);
+    open.set(device, v);
+    this.emit(rowOf(this.orgId, v, null));
     return v;
   }
 
-  close(v: OpenVisit, exitMs: number): void {
-    this.row(v, Math.max(exitMs, v.enterMs));
-    this.b.remove(v.device);
+  close(open: Map<string, OpenVisit>, v: OpenVisit, exitMs: number): void {
+    open.delete(v.device);
+    this.emit(rowOf(this.orgId, v, exitMs));
   }
 
-  /** Seen in the visit's zone at `atMs`: back if it was away; a refresh write when one is due. */
-  seen(device: string, atMs: number): void {
-    const m = this.b.mut(device)!;
-    m.awayMs = -1;
-    m.recovered = false;
-    if (atMs > m.lastMs) m.lastMs = atMs;
-    if (m.lastMs - m.writtenLastMs >= this.refreshMs) {
-      m.writtenLastMs = m.lastMs;
-      this.row(m, null);
+  /** Out of the zone for the settle time by `atMs`: `v` ends when it left, where the device is begins. */
+  settle(open: Map<string, OpenVisit>, v: OpenVisit, atMs: number): OpenVisit | undefined {
+    if (v.leftMs < 0 || atMs - v.leftMs < this.settleMs) return v;
+    this.close(open, v, v.leftMs);
+    return v.awayZoneId === '' ? undefined : this.open(open, v.device, v.awaySiteId, v.awayFloorId, v.awayZoneId, v.awayCellMs, Math.max(v.awayCellMs, atMs));
+  }
+
+  /** The device left `v`'s zone at `atMs` (or moved on while away): now in `zoneId` ('' none). */
+  away(v: OpenVisit, atMs: number, siteId: string, floorId: string, zoneId: string): void {
+    if (v.leftMs < 0) v.leftMs = atMs;
+    v.awaySiteId = siteId;
+    v.awayFloorId = floorId;
+    v.awayZoneId = zoneId;
+    v.awayCellMs = atMs;
+  }
+
+  /** A sighting (or transition) of the device at `atMs` in `zoneId` ('' none) on a floor of a site. */
+  seen(open: Map<string, OpenVisit>, device: string, atMs: number, siteId: string, floorId: string, zoneId: string, lastSeenMs: number): void {
+    let v = open.get(device);
+    if (v && atMs - lastSeenMs > this.idleMs) {
+      // Not seen for the idle time: it left at its last sighting there.
+      this.close(open, v, v.leftMs >= 0 ? v.leftMs : v.lastMs);
+      v = undefined;
     }
-  }
-
-  /** Out of the visit's zone since `sinceMs` (kept when already away), now in `zoneId` ('' none) since `atMs`. */
-  away(device: string, sinceMs: number, siteId: string, floorId: string, zoneId: string, atMs: number): void {
-    const m = this.b.mut(device)!;
-    if (m.awayMs < 0) m.awayMs = sinceMs;
-    m.awaySiteId = siteId;
-    m.awayFloorId = floorId;
-    m.awayZoneId = zoneId;
-    m.awayCellMs = atMs;
-  }
-
-  /**
-   * Whether the device has left `v` by `atMs` (out of its zone for the settle time): then `v`
-   * ends when it left, a stay elsewhere since becomes the open visit, and that is returned
-   * (undefined: no visit now). Otherwise `v` itself.
-   */
-  settle(v: OpenVisit, atMs: number): OpenVisit | undefined {
-    if (v.awayMs < 0 || v.recovered || atMs - v.awayMs < this.settleMs) return v;
-    this.close(v, v.awayMs);
-    return v.awayZoneId === '' ? undefined : this.open(v.device, v.awaySiteId, v.awayFloorId, v.awayZoneId, v.awayCellMs);
-  }
-
-  /** The batch's transitions, in order. */
-  transitions(list: Changes['transitions']): void {
-    for (const [name, ev] of list) {
-      const device = ev.device;
-      if (device === null) continue;
-      let v = this.b.get(device);
-      if (v) v = this.settle(v, ev.atMs);
-      const here = v !== undefined && v.zoneId === ev.zoneId && v.floorId === ev.floorId;
-      if (name === 'location.zone.exited') {
-        if (!v || v.recovered) continue;
-        if (here && v.awayMs < 0) this.away(device, ev.atMs, ev.siteId, ev.floorId, '', ev.atMs);
-        else if (v.awayMs >= 0 && v.awayZoneId === ev.zoneId && v.awayFloorId === ev.floorId) this.away(device, v.awayMs, ev.siteId, ev.floorId, '', ev.atMs);
-        continue;
-      }
-      if (!v) {
-        this.open(device, ev.siteId, ev.floorId, ev.zoneId, ev.atMs);
-      } else if (v.recovered) {
-        // The tracker did not know the device (a restart): the same zone within the idle time goes on.
-        if (here && ev.atMs >= v.enterMs && ev.atMs - v.lastMs <= this.idleMs) this.seen(device, ev.atMs);
-        else {
-          this.close(v, v.lastMs);
-          this.open(device, ev.siteId, ev.floorId, ev.zoneId, ev.atMs);
-        }
-      } else if (here) {
-        // Back within the settle time: the visit goes on (back after the idle time: a new one).
-        if (ev.atMs - v.lastMs > this.idleMs && v.awayMs < 0) {
-          this.close(v, v.lastMs);
-          this.open(device, ev.siteId, ev.floorId, ev.zoneId, ev.atMs);
-        } else this.seen(device, ev.atMs);
-      } else {
-        this.away(device, ev.atMs, ev.siteId, ev.floorId, ev.zoneId, ev.atMs);
-      }
+    if (v) v = this.settle(open, v, atMs);
+    if (!v) {
+      if (zoneId !== '') this.open(open, device, siteId, floorId, zoneId, atMs);
+      return;
     }
-  }
-
-  /**
-   * Devices seen in this batch while away from their visit's zone (`away`: those away before it,
-   * and those that left in it): gone for the settle time by their latest sighting?
-   */
-  settleAway(away: ReadonlySet<string>, touched: Changes['touched']): void {
-    const check = (d: string, s: Readonly<DeviceState>) => {
-      const v = this.b.get(d);
-      if (v !== undefined && v.awayMs >= 0) this.settle(v, s.lastMs);
-    };
-    if (away.size < touched.size) {
-      for (const d of away) {
-        const s = touched.get(d);
-        if (s !== undefined) check(d, s);
-      }
-    } else for (const [d, s] of touched) if (away.has(d)) check(d, s);
-    for (const [d, v] of this.b.changed) {
-      const s = v !== null && v.awayMs >= 0 && !away.has(d) ? touched.get(d) : undefined;
-      if (s !== undefined) check(d, s);
-    }
-  }
-
-  /**
-   * Every open visit, now and then: one whose device has not been seen for the idle time by
-   * `nowMs` ends at its last sighting there; one no longer followed (tracking withdrawn) ends at
-   * its last sighting; one whose last sighting moved on by the refresh interval is rewritten.
-   */
-  sweep(devices: Iterable<string>, touched: Changes['touched'], state: Changes['state'], nowMs: number): void {
-    for (const d of devices) {
-      const v = this.b.get(d);
-      if (!v) continue;
-      const s = touched.get(d) ?? state.get(d);
-      const lastMs = lastIn(v, s);
-      if (nowMs - lastMs > this.idleMs || (s !== undefined && s.eventDevice === null)) this.close(v, lastMs);
-      else if (lastMs - v.writtenLastMs >= this.refreshMs) {
-        const m = this.b.mut(d)!;
-        m.lastMs = m.writtenLastMs = lastMs;
-        this.row(m, null);
-      }
-    }
+    if (v.zoneId === zoneId && v.floorId === floorId) {
+      v.leftMs = -1;
+      if (atMs > v.lastMs) v.lastMs = atMs;
+    } else if (v.leftMs < 0 || v.awayZoneId !== zoneId || v.awayFloorId !== floorId) this.away(v, atMs, siteId, floorId, zoneId);
   }
 }
 
 /**
- * Extend the last sighting of open visits from the stored fixes: each visit's device, same floor
- * and zone, in [last_ms, last_ms + recoveryWindowMs), until it has been out of the zone for the
- * settle time. A committed sighting later than that would have rewritten the visit, so this
- * window holds every one it may lack. Mutates `rows`; returns those it changed. `perDevice` reads each
- * device's window on its own (a journey's few visits) instead of the org's whole window.
+ * Replay stored fixes through the visit rules, from open visits on: each device's fixes in
+ * [last_ms, last_ms + recoveryWindowMs) in time order, as the live recorder would have followed
+ * them. Returns the rows to write (visits closed, begun or moved on) and the open visits after.
+ * `perDevice` reads each device's fixes on its own (a journey's few visits) instead of the org's
+ * whole window (a recovery of many).
  */
-export async function refineOpenVisits(x: Executor, orgId: string, rows: VisitRow[], refreshMs: number, perDevice = false, settleMs = VISIT_SETTLE_MS): Promise<VisitRow[]> {
-  if (rows.length === 0) return [];
-  const window = recoveryWindowMs(refreshMs);
-  const loc = new LocationRepo(x);
-  const byDevice = new Map<string, { r: VisitRow; from: number; outSince: number | null; done: boolean }>();
-  for (const r of rows) byDevice.set(r.device, { r, from: r.last_ms, outSince: null, done: false });
-  const changed = new Set<VisitRow>();
+export async function replayVisits(x: Executor, orgId: string, rows: readonly VisitRow[], opts: { refreshMs: number; settleMs: number; idleMs: number; perDevice?: boolean }): Promise<{ rows: VisitRow[]; open: Map<string, OpenVisit> }> {
+  const open = new Map<string, OpenVisit>();
+  const out = new Map<string, VisitRow>();
+  const rules = new VisitRules(orgId, opts.settleMs, opts.idleMs, (r) => void out.set(keyOf(r.device, r.enter_ms), r));
+  const window = recoveryWindowMs(opts.refreshMs, opts.settleMs);
+  const until = new Map<string, { fromMs: number; toMs: number; lastSeenMs: number }>();
+  for (const r of rows) {
+    open.set(r.device, { ...newVisit(r.device, r.site_id, r.floor_id, r.zone_id, r.enter_ms, r.last_ms), recovered: true });
+    until.set(r.device, { fromMs: r.last_ms, toMs: r.last_ms + window, lastSeenMs: r.last_ms });
+  }
+  const siteOf = new Map((await new JourneysRepo(x).floorSites(orgId)).map((f) => [f.id, f.site_id]));
   const apply = (fixes: readonly FixRow[]) => {
     for (const f of fixes) {
-      const e = byDevice.get(f.device);
-      if (!e || e.done || f.at_ms < e.from || f.at_ms >= e.from + window) continue;
-      const inZone = f.floor_id === e.r.floor_id && f.zone_id === e.r.zone_id;
-      if (e.outSince !== null && f.at_ms - e.outSince >= settleMs) e.done = true;
-      else if (inZone) {
-        e.outSince = null;
-        if (f.at_ms > e.r.last_ms) {
-          e.r.last_ms = f.at_ms;
-          changed.add(e.r);
-        }
-      } else if (f.at_ms > e.r.last_ms) e.outSince ??= f.at_ms;
+      const u = until.get(f.device);
+      const siteId = siteOf.get(f.floor_id);
+      if (!u || siteId === undefined || f.at_ms < u.fromMs || f.at_ms >= u.toMs) continue;
+      const v = open.get(f.device);
+      if (v) v.recovered = false;
+      rules.seen(open, f.device, f.at_ms, siteId, f.floor_id, f.zone_id ?? '', u.lastSeenMs);
+      u.lastSeenMs = Math.max(u.lastSeenMs, f.at_ms);
     }
   };
-  if (perDevice) {
+  const loc = new LocationRepo(x);
+  if (opts.perDevice) {
     for (const r of rows) apply(await loc.fixesOfDevice(orgId, r.device, r.last_ms, r.last_ms + window, RECOVERY_FIX_LIMIT));
-    return [...changed];
+  } else {
+    // Windows over the sorted last sightings: one time-range read per cluster (bounded to an hour).
+    const sorted = [...rows].sort((a, b) => a.last_ms - b.last_ms);
+    for (let i = 0; i < sorted.length; ) {
+      const from = sorted[i]!.last_ms;
+      let to = from + window;
+      let j = i + 1;
+      while (j < sorted.length && sorted[j]!.last_ms < to && sorted[j]!.last_ms - from < 60 * MINUTE_MS) to = Math.max(to, sorted[j++]!.last_ms + window);
+      apply(await loc.fixesBetween(orgId, from, to, RECOVERY_FIX_LIMIT));
+      i = j;
+    }
   }
-  // Windows over the sorted last sightings: one time-range read per cluster (bounded to an hour).
-  const sorted = [...rows].sort((a, b) => a.last_ms - b.last_ms);
-  let i = 0;
-  while (i < sorted.length) {
-    const from = sorted[i]!.last_ms;
-    let to = from + window;
-    let j = i + 1;
-    while (j < sorted.length && sorted[j]!.last_ms < to && sorted[j]!.last_ms - from < 60 * MINUTE_MS) to = Math.max(to, sorted[j++]!.last_ms + window);
-    apply(await loc.fixesBetween(orgId, from, to, RECOVERY_FIX_LIMIT));
-    i = j;
-  }
-  return [...changed];
+  return { rows: [...out.values()], open };
 }
 
 /**
- * Keeps zone visits per org and writes them in each ingest batch's transaction. Register
+ * Keeps zone visits per org and writes them in ingest transactions. Register
  * {@link VisitRecorder.hook} with `IngestService.addBatchHook`.
  *
  * @example ingest.addBatchHook(new VisitRecorder(core.bus).hook)
@@ -329,6 +232,8 @@ export class VisitRecorder {
     readonly settleMs = VISIT_SETTLE_MS,
   ) {
     bus.on('org.deleted', ({ orgId }) => void this.orgs.delete(orgId));
+    bus.on('location.zone.exited', (ev) => this.onEvent(ev, false));
+    bus.on('location.zone.entered', (ev) => this.onEvent(ev, true));
   }
 
   /** Time without a sighting after which a device leaves its zone (the ingest's), ms. */
@@ -337,70 +242,169 @@ export class VisitRecorder {
   }
 
   /**
-   * The open visits this process holds for some devices, with their latest sighting (the store
-   * may lag by up to a refresh interval and a sweep). Undefined when it holds nothing for the
-   * org (no batch of it since start): the store, refined from fixes, is then the answer.
+   * The open visits this process holds for some devices, with their latest sighting, and the
+   * rows it decided but has not written yet (the store lags by up to a refresh interval and a
+   * sweep). Undefined when it holds nothing for the org (no batch of it since start): the store,
+   * with its fixes replayed, is then the answer.
    */
-  live(orgId: string, devices: readonly string[]): Readonly<OpenVisit>[] | undefined {
+  live(orgId: string, devices: readonly string[]): { open: OpenVisit[]; pending: VisitRow[] } | undefined {
     const st = this.orgs.get(orgId);
     if (!st) return undefined;
-    const out: OpenVisit[] = [];
-    for (const d of new Set(devices)) {
+    const want = new Set(devices);
+    const open: OpenVisit[] = [];
+    for (const d of want) {
       const v = st.open.get(d);
-      if (v) out.push({ ...v, lastMs: lastIn(v, st.presence?.get(d)) });
+      if (v) open.push({ ...v, lastMs: lastIn(v, st.presence?.get(d)) });
     }
-    return out;
+    return { open, pending: [...st.pending.values()].filter((r) => want.has(r.device)) };
   }
 
-  /** The batch hook: derive the batch's visit changes and write them in its transaction. */
+  /** After a commit: follow one transition on the org's live state (rows for the next transaction). */
+  private onEvent(ev: ZoneEvent, entered: boolean): void {
+    const device = ev.device;
+    if (device === null) return;
+    const st = this.orgs.get(ev.orgId);
+    if (!st) return;
+    const v = st.open.get(device);
+    // New devices and recovered visits were handled inside the transaction.
+    if (v === undefined ? !entered : v.recovered) return;
+    const rules = new VisitRules(ev.orgId, this.settleMs, this.idle, (r) => void st.pending.set(keyOf(r.device, r.enter_ms), r));
+    // The tracker's own transitions say when a device was gone for the idle time: no gap check here.
+    if (entered) rules.seen(st.open, device, ev.atMs, ev.siteId, ev.floorId, ev.zoneId, ev.atMs);
+    else if (v !== undefined) {
+      const cur = rules.settle(st.open, v, ev.atMs);
+      if (cur !== undefined && cur.zoneId === ev.zoneId && cur.floorId === ev.floorId) {
+        if (cur.leftMs < 0) rules.away(cur, ev.atMs, ev.siteId, ev.floorId, '');
+      } else if (cur !== undefined && cur.leftMs >= 0 && cur.awayZoneId === ev.zoneId && cur.awayFloorId === ev.floorId) rules.away(cur, ev.atMs, ev.siteId, ev.floorId, '');
+    }
+  }
+
+  /** The batch hook: write what is due inside the batch's transaction. */
   readonly hook: IngestBatchHook = async (x, orgId, presence, at) => {
     this.idle = at.idleMs;
     let st = this.orgs.get(orgId);
-    const loaded = st === undefined ? await this.load(x, orgId) : undefined;
+    const loaded = st === undefined ? await this.load(x, orgId, at.idleMs) : undefined;
     st ??= loaded!.st;
-    const vb = new VisitBatch(orgId, st.open, this.refreshMs, this.settleMs, at.idleMs);
-    if (loaded) for (const r of loaded.refined) vb.writes.set(keyOf(r.device, r.enter_ms), r);
-    const { transitions, touched, state } = presence.changes;
-    vb.transitions(transitions);
-    vb.settleAway(st.away, touched);
-    const sweep = Number.isFinite(at.nowMs) && at.nowMs - st.sweptMs >= VISIT_SWEEP_MS;
+    const { transitions, state } = presence.changes;
+    const writes = new Map<string, VisitRow>(loaded?.rows.map((r) => [keyOf(r.device, r.enter_ms), r]));
+    const pending = [...st.pending];
+    for (const [k, r] of pending) writes.set(k, r);
+    // This batch's changes to the live state, on copies: applied after the commit.
+    const copies = new Map<string, OpenVisit>();
+    const removed = new Set<string>();
+    const work = new Map<string, OpenVisit>();
+    const copy = (d: string): OpenVisit | undefined => {
+      if (removed.has(d)) return undefined;
+      let c = copies.get(d);
+      if (c === undefined) {
+        const b = st!.open.get(d);
+        if (b === undefined) return undefined;
+        copies.set(d, (c = { ...b }));
+      }
+      return c;
+    };
+    const rules = new VisitRules(orgId, this.settleMs, at.idleMs, (r) => void writes.set(keyOf(r.device, r.enter_ms), r));
+    const withWork = (d: string, f: (open: Map<string, OpenVisit>) => void) => {
+      work.clear();
+      const c = copy(d);
+      if (c) work.set(d, c);
+      f(work);
+      const after = work.get(d);
+      if (after) {
+        copies.set(d, after);
+        removed.delete(d);
+      } else if (c || copies.has(d)) {
+        copies.delete(d);
+        removed.add(d);
+      }
+    };
+
+    // The sweep judges the state as of the last commit (its transitions followed, the tracker's
+    // state then, its data time): this batch's transitions are followed after this commit.
+    const nowMs = st.nowMs;
+    const sweep = Number.isFinite(nowMs) && nowMs - st.sweptMs >= VISIT_SWEEP_MS;
     if (sweep) {
-      vb.sweep(st.open.keys(), touched, state, at.nowMs);
-      vb.sweep([...vb.b.changed.keys()].filter((d) => !st.open.has(d)), touched, state, at.nowMs);
+      for (const [d, b] of st.open) {
+        const s = state.get(d);
+        // Most visits need nothing: look before copying.
+        const lastB = lastIn(b, s);
+        const due = (b.leftMs >= 0 && s !== undefined && s.lastMs - b.leftMs >= this.settleMs) || nowMs - lastB > at.idleMs || s?.eventDevice === null || (b.leftMs < 0 && lastB - b.writtenLastMs >= this.refreshMs);
+        if (!due) continue;
+        withWork(d, (open) => {
+          let v = open.get(d);
+          if (!v) return;
+          if (v.leftMs >= 0 && s !== undefined) v = rules.settle(open, v, s.lastMs);
+          if (!v) return;
+          const lastMs = lastIn(v, s);
+          // Idle, or no longer followed (tracking withdrawn): it left at its last sighting there.
+          if (nowMs - lastMs > at.idleMs || (s !== undefined && s.eventDevice === null)) rules.close(open, v, lastMs);
+          else {
+            if (v.leftMs < 0) v.lastMs = lastMs;
+            if (v.lastMs - v.writtenLastMs >= this.refreshMs) {
+              v.writtenLastMs = v.lastMs;
+              writes.set(keyOf(d, v.enterMs), rowOf(orgId, v, null));
+            }
+          }
+        });
+      }
     }
-    if (vb.writes.size > 0) await new JourneysRepo(x).upsertVisits([...vb.writes.values()]);
+
+    // A device's first visit, and visits left open by an earlier process, are decided here.
+    for (const [name, ev] of transitions) {
+      const d = ev.device;
+      if (d === null || name !== 'location.zone.entered') continue;
+      const base = copies.get(d) ?? (removed.has(d) ? undefined : st.open.get(d));
+      if (base !== undefined && !base.recovered) continue;
+      withWork(d, (open) => {
+        const v = open.get(d);
+        if (v && v.zoneId === ev.zoneId && v.floorId === ev.floorId && ev.atMs >= v.enterMs && ev.atMs - v.lastMs <= at.idleMs) {
+          v.recovered = false;
+          if (ev.atMs > v.lastMs) v.lastMs = ev.atMs;
+        } else {
+          if (v) rules.close(open, v, v.lastMs);
+          rules.open(open, d, ev.siteId, ev.floorId, ev.zoneId, ev.atMs);
+        }
+      });
+    }
+
+    if (writes.size > 0) await new JourneysRepo(x).upsertVisits([...writes.values()]);
 
     const target = st;
     return () => {
       if (loaded) this.orgs.set(orgId, target);
       target.presence = state;
-      for (const [d, v] of vb.b.changed) {
-        if (v) target.open.set(d, v);
-        else target.open.delete(d);
-        if (v && v.awayMs >= 0) target.away.add(d);
-        else target.away.delete(d);
-      }
-      if (sweep) target.sweptMs = at.nowMs;
+      for (const d of removed) target.open.delete(d);
+      for (const [d, v] of copies) target.open.set(d, v);
+      for (const [k, r] of pending) if (target.pending.get(k) === r) target.pending.delete(k);
+      if (sweep) target.sweptMs = nowMs;
+      if (at.nowMs > target.nowMs) target.nowMs = at.nowMs;
     };
   };
 
-  /** The org's open visits as the store has them, their last sightings refined from fixes. */
-  private async load(x: Executor, orgId: string): Promise<{ st: OrgVisits; refined: VisitRow[] }> {
-    const st: OrgVisits = { open: new Map(), away: new Set(), sweptMs: -Infinity, presence: undefined };
-    const rows = await new JourneysRepo(x).openVisits(orgId);
-    if (rows.length === 0) return { st, refined: [] };
+  /** The org's open visits as the store has them, moved on by replaying their fixes. */
+  private async load(x: Executor, orgId: string, idleMs: number): Promise<{ st: OrgVisits; rows: VisitRow[] }> {
+    const st: OrgVisits = { open: new Map(), pending: new Map(), sweptMs: -Infinity, nowMs: -Infinity, presence: undefined };
+    const stored = await new JourneysRepo(x).openVisits(orgId);
+    if (stored.length === 0) return { st, rows: [] };
     // Two open visits of one device (an interrupted concurrent write): the older one ends at its last sighting.
-    rows.sort((a, b) => a.enter_ms - b.enter_ms);
+    stored.sort((a, b) => a.enter_ms - b.enter_ms);
     const latest = new Map<string, VisitRow>();
-    const refined: VisitRow[] = [];
-    for (const r of rows) {
+    const rows: VisitRow[] = [];
+    for (const r of stored) {
       const prev = latest.get(r.device);
-      if (prev) refined.push({ ...prev, exit_ms: prev.last_ms });
+      if (prev) rows.push({ ...prev, exit_ms: prev.last_ms });
       latest.set(r.device, r);
     }
-    const current = [...latest.values()];
-    for (const r of await refineOpenVisits(x, orgId, current, this.refreshMs, false, this.settleMs)) refined.push({ ...r });
-    for (const r of current) st.open.set(r.device, { device: r.device, siteId: r.site_id, floorId: r.floor_id, zoneId: r.zone_id, enterMs: r.enter_ms, lastMs: r.last_ms, writtenLastMs: r.last_ms, recovered: true, awayMs: -1, awayZoneId: '', awayFloorId: '', awaySiteId: '', awayCellMs: 0 });
-    return { st, refined };
+    const replay = await replayVisits(x, orgId, [...latest.values()], { refreshMs: this.refreshMs, settleMs: this.settleMs, idleMs });
+    rows.push(...replay.rows);
+    for (const [d, v] of replay.open) {
+      // Moved on by the replay: written now. The presence tracker knows none of these devices yet.
+      if (!v.recovered) rows.push(rowOf(orgId, v, null));
+      v.writtenLastMs = v.lastMs;
+      v.leftMs = -1;
+      v.recovered = true;
+      st.open.set(d, v);
+    }
+    return { st, rows };
   }
 }

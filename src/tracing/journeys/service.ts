@@ -19,7 +19,7 @@ import { JourneysRepo, type Database, type VisitRow } from '../../storage/index.
 import type { PeopleService } from '../people/service.ts';
 import { checkDwellBands, dwellBand, DWELL_BANDS, MIST_DWELL_BANDS, type DwellBand, type DwellBands } from './bands.ts';
 import { toCsv } from './csv.ts';
-import { refineOpenVisits, type VisitRecorder } from './recorder.ts';
+import { recoveryWindowMs, replayVisits, type VisitRecorder } from './recorder.ts';
 
 /** Who a journey is about: exactly one of these. */
 export interface JourneySubject {
@@ -212,14 +212,16 @@ export class JourneyService {
   /** Stored visits overlapping the window, with this process's newer knowledge on top; oldest first. */
   private async visits(db: Database, orgId: string, devices: readonly string[], fromMs: number, toMs: number, limit: number): Promise<VisitRow[]> {
     if (devices.length === 0) return [];
-    const refresh = this.recorder.refreshMs;
-    // An open visit's stored last sighting may lag by up to a refresh interval: read that much earlier.
-    const stored = await new JourneysRepo(db).visitsOf(orgId, devices, fromMs - refresh, toMs, limit + 64);
+    const { refreshMs, settleMs, idleMs } = this.recorder;
+    // An open visit's stored last sighting may lag by up to the recovery window: read that much earlier.
+    const stored = await new JourneysRepo(db).visitsOf(orgId, devices, fromMs - recoveryWindowMs(refreshMs, settleMs), toMs, limit + 64);
     const byKey = new Map(stored.map((r) => [`${r.device}|${r.enter_ms}`, { ...r }]));
     const live = this.recorder.live(orgId, devices);
     if (live) {
+      // Rows decided but not written yet, and open visits with their latest sighting.
+      for (const r of live.pending) byKey.set(`${r.device}|${r.enter_ms}`, { ...r });
       const open = new Set<string>();
-      for (const v of live) {
+      for (const v of live.open) {
         const k = `${v.device}|${v.enterMs}`;
         open.add(k);
         byKey.set(k, { org_id: orgId, device: v.device, enter_ms: v.enterMs, site_id: v.siteId, floor_id: v.floorId, zone_id: v.zoneId, last_ms: v.lastMs, exit_ms: null });
@@ -227,7 +229,10 @@ export class JourneyService {
       // Stored as open but not open here: ended (at its last sighting) without the close being written.
       for (const [k, r] of byKey) if (r.exit_ms === null && !open.has(k)) r.exit_ms = r.last_ms;
     } else {
-      await refineOpenVisits(db, orgId, [...byKey.values()].filter((r) => r.exit_ms === null), refresh, true, this.recorder.settleMs);
+      // Nothing of this org in memory (no batch of it in this process): replay the fixes after the open visits.
+      const replay = await replayVisits(db, orgId, [...byKey.values()].filter((r) => r.exit_ms === null), { refreshMs, settleMs, idleMs, perDevice: true });
+      for (const r of replay.rows) byKey.set(`${r.device}|${r.enter_ms}`, r);
+      for (const v of replay.open.values()) byKey.set(`${v.device}|${v.enterMs}`, { org_id: orgId, device: v.device, enter_ms: v.enterMs, site_id: v.siteId, floor_id: v.floorId, zone_id: v.zoneId, last_ms: v.lastMs, exit_ms: null });
     }
     return [...byKey.values()]
       .filter((r) => r.enter_ms < toMs && (r.exit_ms ?? r.last_ms) >= fromMs)

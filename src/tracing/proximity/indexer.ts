@@ -21,7 +21,7 @@
  */
 import { HOUR_MS, MINUTE_MS } from '../../kernel/clock.ts';
 import type { Core } from '../../privacy/index.ts';
-import { ProximityRepo, type CellRow, type Database, type Executor, type FixRow, type IndexFixRow, type TrackRow } from '../../storage/index.ts';
+import { ProximityRepo, type CellRow, type Database, type Executor, type FixRow, type TrackRow } from '../../storage/index.ts';
 import { CELL_METERS, cellOf, decodeTrack, encodeCell, encodeTrack, type CellPoint } from './codec.ts';
 import { LiveTracks } from './live.ts';
 import { DEFAULT_TRACK_PARAMS, MinuteAccumulator, smoothTrack, type MinutePoint, type TraceFix, type TrackParams } from './minutes.ts';
@@ -52,7 +52,11 @@ interface OrgState {
   devNums: Map<string, number>;
   devByNum: Map<number, string>;
   nextNum: number | undefined;
-  places: Map<string, number>;
+  /** The hour each device's dictionary entry was last marked as indexed (marked at most every few hours). */
+  touched: Map<number, number>;
+  /** Place numbers by floor id and by zone id. */
+  floors: Map<string, number>;
+  zones: Map<string, number>;
   placeByNum: Map<number, IndexPlace>;
   unsavedPlaces: Set<number>;
   nextPlace: number;
@@ -61,6 +65,7 @@ interface OrgState {
 
 const floorHour = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;
 const DEVICE_CACHE_MAX = 1_000_000;
+const TOUCH_EVERY_MS = 6 * HOUR_MS;
 
 /** Fixes read for the previous hour, reused for the next one's margins. */
 interface Carry {
@@ -125,7 +130,9 @@ export class ProximityIndex {
       devNums: new Map(),
       devByNum: new Map(),
       nextNum: undefined,
-      places: new Map(places.map((p) => [`${p.kind}:${p.place_id}`, Number(p.num)])),
+      touched: new Map(),
+      floors: new Map(places.filter((p) => p.kind === 'floor').map((p) => [p.place_id, Number(p.num)])),
+      zones: new Map(places.filter((p) => p.kind === 'zone').map((p) => [p.place_id, Number(p.num)])),
       placeByNum: new Map(places.map((p) => [Number(p.num), { kind: p.kind, id: p.place_id }])),
       unsavedPlaces: new Set(),
       nextPlace: places.reduce((m, p) => Math.max(m, Number(p.num)), 0) + 1,
@@ -142,19 +149,19 @@ export class ProximityIndex {
   }
 
   private placeNum(st: OrgState, kind: 'floor' | 'zone', id: string): number {
-    const key = `${kind}:${id}`;
-    let n = st.places.get(key);
+    const map = kind === 'floor' ? st.floors : st.zones;
+    let n = map.get(id);
     if (n === undefined) {
       n = st.nextPlace++;
       if (n > 65_535) throw new Error('more than 65 535 floors and zones in one org');
-      st.places.set(key, n);
+      map.set(id, n);
       st.placeByNum.set(n, { kind, id });
       st.unsavedPlaces.add(n);
     }
     return n;
   }
 
-  private traceFix(st: OrgState, f: IndexFixRow | FixRow): TraceFix {
+  private traceFix(st: OrgState, f: FixRow): TraceFix {
     return {
       atMs: f.at_ms,
       floor: this.placeNum(st, 'floor', f.floor_id),
@@ -268,8 +275,9 @@ export class ProximityIndex {
     st.liveState = 'loading';
     try {
       const from = st.until === undefined ? 0 : st.until - this.smoothingMs();
-      const rows = await new ProximityRepo(db).fixesForIndex(orgId, from, Number.MAX_SAFE_INTEGER);
-      for (const f of rows) st.live.add(f.device, this.traceFix(st, f));
+      await new ProximityRepo(db).eachFixForIndex(orgId, from, Number.MAX_SAFE_INTEGER, (atMs, device, floorId, x, y, accuracy, method, zoneId) =>
+        st.live.add(device, { atMs, floor: this.placeNum(st, 'floor', floorId), zone: zoneId ? this.placeNum(st, 'zone', zoneId) : 0, xMeters: x, yMeters: y, accuracyMeters: accuracy, association: method === 'association' }),
+      );
       for (const f of st.pending) st.live.add(f.device, this.traceFix(st, f));
       st.liveState = 'ready';
     } catch (e) {
@@ -296,7 +304,9 @@ export class ProximityIndex {
     } else {
       acc = new MinuteAccumulator<string>(this.params.minAccuracyMeters);
     }
-    for (const f of await new ProximityRepo(db).fixesForIndex(orgId, from, to)) acc.add(f.device, this.traceFix(st, f));
+    await new ProximityRepo(db).eachFixForIndex(orgId, from, to, (atMs, device, floorId, x, y, accuracy, method, zoneId) =>
+      acc.addRaw(device, atMs, this.placeNum(st, 'floor', floorId), zoneId ? this.placeNum(st, 'zone', zoneId) : 0, x, y, accuracy, method === 'association'),
+    );
     if (carry) {
       carry.acc = acc;
       carry.readTo = to;
@@ -365,16 +375,21 @@ export class ProximityIndex {
 
   private async writeHour(db: Database, orgId: string, st: OrgState, h: number, b: BuiltHour, o: { until?: number; dirtySeq?: number; nowMs: number; replace?: boolean }): Promise<void> {
     const places = [...st.unsavedPlaces];
+    // The dictionary purge keys on last_ms with an hour's slack and days of retention: marking
+    // a device every TOUCH_EVERY_MS is as good as every hour, at a fraction of the writes.
+    const touch = b.nums.filter((n) => (st.touched.get(n) ?? -Infinity) < h - TOUCH_EVERY_MS);
     await db.tx(async (x) => {
       const r = new ProximityRepo(x);
       await r.insertPlaces(orgId, places.map((n) => ({ num: n, kind: st.placeByNum.get(n)!.kind, place_id: st.placeByNum.get(n)!.id })));
       await r.insertDevices(orgId, b.newDevices);
       if (o.replace !== false) await r.replaceHour(orgId, h, b.tracks, b.cells);
-      await r.touchDevices(orgId, b.nums, h + HOUR_MS);
+      await r.touchDevices(orgId, touch, h + HOUR_MS);
       if (o.until !== undefined) await r.setIndexedUntil(orgId, o.until, o.nowMs);
       if (o.dirtySeq !== undefined) await r.clearDirty(orgId, h, o.dirtySeq);
     });
     for (const n of places) st.unsavedPlaces.delete(n);
+    if (st.touched.size > DEVICE_CACHE_MAX) st.touched.clear();
+    for (const n of touch) st.touched.set(n, h);
     for (const d of b.newDevices) this.remember(st, d.device, d.num);
   }
 

@@ -102,34 +102,39 @@ export class MinuteAccumulator<K = string> {
 
   /** Take one fix; false when it changed nothing (its device and second were taken). */
   add(device: K, f: TraceFix): boolean {
+    return this.addRaw(device, f.atMs, f.floor, f.zone, f.xMeters, f.yMeters, f.accuracyMeters, f.association);
+  }
+
+  /** `add` without a fix object (the indexer's hot loop). */
+  addRaw(device: K, atMs: number, floor: number, zone: number, x: number, y: number, accuracyMeters: number, association: boolean): boolean {
     let m = this.byDevice.get(device);
     if (!m) this.byDevice.set(device, (m = new Map()));
-    const minute = Math.floor(f.atMs / 60_000);
-    const acc = Math.max(f.accuracyMeters, this.minAccuracyMeters);
+    const minute = Math.floor(atMs / 60_000);
+    const acc = accuracyMeters > this.minAccuracyMeters ? accuracyMeters : this.minAccuracyMeters;
     const w = 1 / (acc * acc);
-    const second = Math.floor(f.atMs / 1000) - minute * 60;
+    const second = Math.floor(atMs / 1000) - minute * 60;
     const bit = 1 << (second % 30);
     const s = m.get(minute);
     if (!s) {
-      m.set(minute, { minute, floor: f.floor, zone: f.zone, wx: f.xMeters * w, wy: f.yMeters * w, w, association: f.association, lo: second < 30 ? bit : 0, hi: second < 30 ? 0 : bit });
+      m.set(minute, { minute, floor, zone, wx: x * w, wy: y * w, w, association, lo: second < 30 ? bit : 0, hi: second < 30 ? 0 : bit });
       return true;
     }
     if (second < 30 ? s.lo & bit : s.hi & bit) return false; // this second was taken
     if (second < 30) s.lo |= bit;
     else s.hi |= bit;
-    if (s.floor !== f.floor) return false; // one floor per minute: the first one heard
-    if (f.association && !s.association) return false; // a position beats an AP
-    if (f.association || s.association) {
+    if (s.floor !== floor) return false; // one floor per minute: the first one heard
+    if (association && !s.association) return false; // a position beats an AP
+    if (association || s.association) {
       // Association-only: the latest AP; a first real position replaces it.
-      s.wx = f.xMeters * w;
-      s.wy = f.yMeters * w;
+      s.wx = x * w;
+      s.wy = y * w;
       s.w = w;
-      s.zone = f.zone;
-      s.association = f.association;
+      s.zone = zone;
+      s.association = association;
       return true;
     }
-    s.wx += f.xMeters * w;
-    s.wy += f.yMeters * w;
+    s.wx += x * w;
+    s.wy += y * w;
     s.w += w;
     return true;
   }
