@@ -19,6 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import pg from 'pg';
 import { loadConfig, type Config } from '../src/config.ts';
 import { buildApp, type CairnApp } from '../src/app.ts';
@@ -77,6 +79,30 @@ async function load(c: CairnApp, rows: Iterable<FixRow>): Promise<number> {
   }
   if (batch.length > 0) await db.tx((x) => new ProximityRepo(x).loadFixes(batch));
   return n + batch.length;
+}
+
+/**
+ * Stream fixes into a PostgreSQL store's `fixes` with psql's COPY (several times faster than
+ * INSERT; only for the baseline store: Cairn's own path is the ingest pipeline).
+ */
+async function copyToPostgres(schema: string, rows: Iterable<FixRow>): Promise<number> {
+  const psql = spawn('psql', [PG_URL, '-q', '-v', 'ON_ERROR_STOP=1', '-c', `\\copy ${schema}.fixes (org_id, at_ms, device, source, kind, floor_id, x_m, y_m, accuracy_m, method, zone_id) FROM STDIN WITH (FORMAT csv)`], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  psql.stderr.on('data', (d) => (stderr += String(d)));
+  const done = once(psql, 'close');
+  let n = 0;
+  let chunk = '';
+  for (const r of rows) {
+    chunk += `${r.org_id},${r.at_ms},${r.device},${r.source},${r.kind},${r.floor_id},${r.x_m},${r.y_m},${r.accuracy_m},${r.method},${r.zone_id ?? ''}\n`;
+    if (++n % 5000 === 0) {
+      if (!psql.stdin.write(chunk)) await once(psql.stdin, 'drain');
+      chunk = '';
+    }
+  }
+  psql.stdin.end(chunk);
+  const [code] = (await done) as [number];
+  if (code !== 0) throw new Error(`psql COPY failed: ${stderr.trim()}`);
+  return n;
 }
 
 /**
@@ -173,7 +199,7 @@ async function baseline(sim: Simulation, badge: readonly string[], layout: { flo
   try {
     const orgId = (await c.services.tenancy.createOrg(sys, { name: 'Bench campus', country: 'NL' })).id;
     const t = performance.now();
-    const fixes = await load(c, campusFixes(sim, orgId, badge, layout.floorIdOf, layout.zoneIdOf, fromDay, toDay));
+    const fixes = await copyToPostgres(`${prefix}_eu`, campusFixes(sim, orgId, badge, layout.floorIdOf, layout.zoneIdOf, fromDay, toDay));
     const loadS = (performance.now() - t) / 1000;
     const repo = new ProximityRepo(c.core.stores.region('eu'));
     progress(`PostgreSQL: ${fixes} fixes loaded; indexing`);

@@ -38,7 +38,8 @@ before(async () => {
 after(() => setup.cleanup());
 
 test('cairn export writes a private archive that verifies; standard output works for a pipe; damage is caught', () => {
-  for (const sub of [['export'], ['ropa'], ['incident', 'create'], ['incident', 'list'], ['incident', 'show'], ['incident', 'update'], ['incident', 'notify'], ['incident', 'close']]) assert.equal(cairn([...sub, '--help']).code, 0, sub.join(' '));
+  const help = cairn(['incident', '--help']);
+  for (const sub of ['create', 'list', 'show', 'update', 'notify', 'close']) assert.match(help.stdout, new RegExp(`\\b${sub}\\b`), `incident ${sub}`);
   const file = join(cfg.dataDir, 'org.zip');
   const r = cairn(['export', '--org', orgId, file, '--json']);
   assert.equal(r.code, 0, r.stderr);

@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { FakeClock, HOUR_MS, MINUTE_MS, DAY_MS } from '../src/kernel/clock.ts';
-import { systemCtx } from '../src/privacy/index.ts';
+import { newSubject, systemCtx } from '../src/privacy/index.ts';
+import { noticeSubjectHandlers } from '../src/tracing/notify/subject-data.ts';
 import { parseNativeBatch, type NativeObservation } from '../src/ingest/index.ts';
 import { healthWordIn } from '../src/tracing/proximity/index.ts';
 import { startSmtpSink, type SmtpSink } from '../src/threat/email/testkit.ts';
@@ -271,6 +272,23 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       const wrong = await api('admin1', 'POST', '/notices', { caseId, channelId: alerts.id });
       assert.equal(wrong.statusCode, 400);
       assert.equal(wrong.json().error.details.field, 'channelId');
+    });
+
+    test('data-subject requests: a person\'s notices are exported and erased, their device leaves the unlinked lists', { skip }, async () => {
+      const [h] = noticeSubjectHandlers(c.core);
+      const db = c.core.stores.region('eu');
+      const s = newSubject(orgId, 'email', BRAM.email);
+      s.people.add(bramId);
+      s.devices.add(unlinkedDevice);
+      const exported = await h!.export!(db, s, { sinceMs: 0 });
+      assert.ok(exported.rows.length >= 2 && exported.rows.every((r) => r[1] === bramId));
+      assert.ok(exported.rows.some((r) => String(r[7]).includes('30 minutes')));
+      assert.ok((await db.tx((x) => h!.erase!(x, s))) > 0);
+      assert.equal((await h!.export!(db, s, { sinceMs: 0 })).rows.length, 0);
+      for (const b of await c.services.notify.list(sys, orgId)) {
+        const v = await c.services.notify.get(sys, orgId, b.id);
+        assert.ok(!v.notices.some((n) => n.personId === bramId) && !v.unlinked.some((u) => u.device === unlinkedDevice));
+      }
     });
 
     test('retention purges notice batches with the contact-tracing data (30 days)', { skip }, async () => {

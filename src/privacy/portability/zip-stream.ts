@@ -301,8 +301,13 @@ export function readZip(buf: Buffer): Map<string, Buffer> {
     if (buf.readUInt32LE(offset) !== 0x04034b50) throw new CairnError('CAIRN_ERR_VALIDATION', `Broken local header of ${name}.`);
     const start = offset + 30 + buf.readUInt16LE(offset + 26) + buf.readUInt16LE(offset + 28);
     const raw = buf.subarray(start, start + csize);
-    const data = method === 8 ? zlib.inflateRawSync(raw) : method === 0 ? Buffer.from(raw) : undefined;
-    if (!data) throw new CairnError('CAIRN_ERR_VALIDATION', `Unsupported compression method ${method} in ${name}.`);
+    if (method !== 8 && method !== 0) throw new CairnError('CAIRN_ERR_VALIDATION', `Unsupported compression method ${method} in ${name}.`);
+    let data: Buffer;
+    try {
+      data = method === 8 ? zlib.inflateRawSync(raw) : Buffer.from(raw);
+    } catch {
+      throw new CairnError('CAIRN_ERR_VALIDATION', `Entry ${name} is damaged (its compressed data does not inflate).`);
+    }
     if (data.length !== usize || crc32Update(0, data) !== crc) throw new CairnError('CAIRN_ERR_VALIDATION', `Entry ${name} does not match its size or CRC-32.`);
     out.set(name, data);
     p += 46 + nameLen + extraLen + commentLen;
