@@ -25,7 +25,7 @@ import { startSmtpSink, type SmtpSink } from '../src/threat/email/testkit.ts';
 import { DATA_CLASSES, readZip, systemCtx, type Ctx, type ExportManifest } from '../src/privacy/index.ts';
 import { ingestFile, parseNativeBatch } from '../src/ingest/index.ts';
 import { FakeClock, HOUR_MS } from '../src/kernel/clock.ts';
-import { LocationRepo, OrgExportRepo, type Database } from '../src/storage/index.ts';
+import { LocationRepo, OrgExportRepo, type Database, type FixRow } from '../src/storage/index.ts';
 import type { CairnApp } from '../src/app.ts';
 
 const MIN = 60_000;
@@ -83,7 +83,7 @@ async function fill(c: CairnApp, sink: SmtpSink): Promise<World> {
   await s.ingest.ingest(sys, orgId, { source: 'native', observations: parseNativeBatch({ observations: obs }, { collect: ['ip', 'username', 'hostname'] }) });
   // Bulk fixes: 1 500 at one time (more than a page), 700 at another, then 3 000 at their own times.
   const db = await c.core.directory.storeOf(orgId);
-  const bulk = [];
+  const bulk: FixRow[] = [];
   for (let i = 0; i < 1500; i++) bulk.push({ org_id: orgId, at_ms: T - 2 * HOUR_MS, device: `bulk${i % 40}`, source: 'native', kind: 'ble-badge', floor_id: floor.id, x_m: i % 50, y_m: 1, accuracy_m: 2, method: 'vendor', zone_id: null });
   for (let i = 0; i < 700; i++) bulk.push({ org_id: orgId, at_ms: T - 2 * HOUR_MS + 1, device: `bulk${i % 40}`, source: 'native', kind: 'ble-badge', floor_id: floor.id, x_m: 1, y_m: i % 40, accuracy_m: 2, method: 'vendor', zone_id: zone.id });
   for (let i = 0; i < 3000; i++) bulk.push({ org_id: orgId, at_ms: T - HOUR_MS + i * 100, device: `bulk${i % 40}`, source: 'native', kind: 'ble-badge', floor_id: floor.id, x_m: 3, y_m: 3, accuracy_m: 2, method: 'vendor', zone_id: null });

@@ -6,7 +6,7 @@
  */
 import { Option, type Command } from 'commander';
 import { createHash } from 'node:crypto';
-import { createWriteStream, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, fchmodSync, readFileSync, rmSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { out, withApp } from '../../cli-kit.ts';
 import { CairnError } from '../../kernel/errors.ts';
@@ -56,6 +56,8 @@ export function registerPortabilityCli(program: Command): void {
         const job = await c.services.portability.exports.open(systemCtx('cli'), org);
         const toStdout = file === '-';
         const sink = toStdout ? new PassThrough() : createWriteStream(file, { mode: 0o600 });
+        // An existing file keeps its mode on open: make it private before the first byte.
+        if (!toStdout) sink.once('open', (fd: number) => fchmodSync(fd, 0o600));
         if (toStdout) (sink as PassThrough).pipe(process.stdout, { end: false });
         let manifest: ExportManifest;
         try {

@@ -121,11 +121,6 @@ export class ProximityRepo {
 
   // ---- index: fixes in, dictionaries ------------------------------------------------------
 
-  /** Fixes of an org in [fromMs, toMs), oldest first, for the indexer (personal; never leaves the index build). */
-  fixesForIndex(orgId: string, fromMs: number, toMs: number): Promise<IndexFixRow[]> {
-    return this.x.all<IndexFixRow>('SELECT at_ms, device, floor_id, x_m, y_m, accuracy_m, method, zone_id FROM fixes WHERE org_id = $1 AND at_ms >= $2 AND at_ms < $3 ORDER BY at_ms', [orgId, fromMs, toMs]);
-  }
-
   /**
    * Visit the fixes of [fromMs, toMs) in time order (personal; for the indexer). On SQLite rows
    * come as arrays straight from the statement, with no object per row: an hour of a large campus
@@ -217,9 +212,9 @@ export class ProximityRepo {
     return this.x.all('SELECT hour_ms, data FROM trace_tracks WHERE org_id = $1 AND device_num = $2 AND hour_ms >= $3 AND hour_ms < $4 ORDER BY hour_ms', [orgId, deviceNum, fromHourMs, toHourMs]);
   }
 
-  /** Cells of one floor-hour with keys in [cellLo, cellHi] (a column range; rows are filtered by the caller). */
-  cellsOf(orgId: string, floorNum: number, hourMs: number, cellLo: number, cellHi: number): Promise<{ cell: number; data: Buffer }[]> {
-    return this.x.all('SELECT cell, data FROM trace_cells WHERE org_id = $1 AND floor_num = $2 AND hour_ms = $3 AND cell >= $4 AND cell <= $5', [orgId, floorNum, hourMs, cellLo, cellHi]);
+  /** These cells of one floor-hour (those that exist). */
+  cellsOf(orgId: string, floorNum: number, hourMs: number, cells: readonly number[]): Promise<{ cell: number; data: Buffer }[]> {
+    return this.x.all(`SELECT cell, data FROM trace_cells WHERE org_id = $1 AND floor_num = $2 AND hour_ms = $3 AND cell IN (${inList(4, cells.length)})`, [orgId, floorNum, hourMs, ...cells]);
   }
 
   /** Rows and bytes of the index (figures). */

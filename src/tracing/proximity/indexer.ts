@@ -473,9 +473,9 @@ export class ProximityIndex {
     return out.filter((p) => p.minute >= fromMinute && p.minute < toMinute);
   }
 
-  /** Cells of one floor-hour in a column range. */
-  cells(db: Database, orgId: string, floor: number, hourMs: number, cellLo: number, cellHi: number): Promise<{ cell: number; data: Buffer }[]> {
-    return new ProximityRepo(db).cellsOf(orgId, floor, hourMs, cellLo, cellHi);
+  /** These cells of one floor-hour (those that hold points). */
+  cells(db: Database, orgId: string, floor: number, hourMs: number, cells: readonly number[]): Promise<{ cell: number; data: Buffer }[]> {
+    return new ProximityRepo(db).cellsOf(orgId, floor, hourMs, cells);
   }
 
   /** Every live device's point of one minute (minutes at or after `indexedUntil`). */

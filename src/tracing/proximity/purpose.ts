@@ -48,9 +48,9 @@ export function checkPurpose(raw: unknown): string {
   if (p.length < PURPOSE_MIN_CHARS || p.length > PURPOSE_MAX_CHARS) {
     throw new CairnError('CAIRN_ERR_VALIDATION', `The purpose must be ${PURPOSE_MIN_CHARS} to ${PURPOSE_MAX_CHARS} characters.`, { field: 'purpose', min: PURPOSE_MIN_CHARS, max: PURPOSE_MAX_CHARS });
   }
-  const health = HEALTH_RE.exec(p);
-  if (health) {
-    throw new CairnError('CAIRN_ERR_VALIDATION', `The purpose must not hold health information (R-CT-6); it mentions "${health[2]!.toLowerCase()}". Say why the trace is run, e.g. "exposure check for incident 17".`, { field: 'purpose', reason: 'health_information' });
+  const health = healthWordIn(p);
+  if (health !== null) {
+    throw new CairnError('CAIRN_ERR_VALIDATION', `The purpose must not hold health information (R-CT-6); it mentions "${health}". Say why the trace is run, e.g. "exposure check for incident 17".`, { field: 'purpose', reason: 'health_information' });
   }
   if (MAC_RE.test(p) || EMAIL_RE.test(p) || IPV4_RE.test(p) || IPV6_RE.test(p)) {
     throw new CairnError('CAIRN_ERR_VALIDATION', 'The purpose must not name devices or addresses (MAC, e-mail, IP): give the subject as the device or person of the trace.', { field: 'purpose', reason: 'identifier' });

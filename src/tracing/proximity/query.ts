@@ -116,12 +116,7 @@ export async function positionEvidence(ix: ProximityIndex, db: Database, orgId: 
         }
       }
       for (const [floor, cells] of needs) {
-        let lo = Infinity, hi = -Infinity;
-        for (const c of cells.keys()) {
-          if (c < lo) lo = c;
-          if (c > hi) hi = c;
-        }
-        for (const row of await ix.cells(db, orgId, floor, hourMinute * MINUTE_MS, lo, hi)) {
+        for (const row of await ix.cells(db, orgId, floor, hourMinute * MINUTE_MS, [...cells.keys()])) {
           const minutes = cells.get(Number(row.cell));
           if (!minutes) continue;
           const r = new CellReader(row.data);

@@ -267,9 +267,8 @@ export class ProximityService {
    */
   async view(ctx: Ctx, orgId: string, caseId: string, format: CaseFormat = 'json'): Promise<{ report: CaseReport; contentType: string; body: string }> {
     const { db } = await this.core.access.enforce(ctx, 'contactTrace', 'read', { orgId }, `case:${caseId.slice(0, 64)}`);
-    const row = await new ProximityRepo(db).getCase(orgId, caseId);
-    if (!row) throw notFoundOrNoAccess();
-    const report = JSON.parse(await this.core.keys.decrypt(db, orgId, 'trace_cases.report', row.report_enc)) as CaseReport;
+    const report = await this.caseOf(db, orgId, caseId);
+    if (!report) throw notFoundOrNoAccess();
     await db.tx((x) => this.core.audit.record(x, ctx, orgId, 'contactTrace.view', `case:${caseId}`, { purpose: report.purpose, format }));
     if (format === 'csv') return { report, contentType: 'text/csv; charset=utf-8', body: caseCsv(report) };
     if (format === 'html') return { report, contentType: 'text/html; charset=utf-8', body: caseHtml(report) };
