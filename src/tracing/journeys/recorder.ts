@@ -35,7 +35,7 @@ import type { IngestBatchHook } from '../../ingest/index.ts';
 import type { PresenceBatch } from '../../location/index.ts';
 
 /** An open visit is rewritten at most this often (data time) while only its last sighting moves. */
-export const VISIT_REFRESH_MS = 5 * MINUTE_MS;
+export const VISIT_REFRESH_MS = 20 * MINUTE_MS;
 /** How long a device must be out of its zone before it has left it (shorter stays are not visits). */
 export const VISIT_SETTLE_MS = MINUTE_MS;
 /** Idle visits, settled departures and due refreshes are looked for at most this often (data time). */
@@ -285,7 +285,7 @@ export class VisitRecorder {
     let st = this.orgs.get(orgId);
     const loaded = st === undefined ? await this.load(x, orgId, at.idleMs) : undefined;
     st ??= loaded!.st;
-    const { transitions, state } = presence.changes;
+    const { transitions, touched, state } = presence.changes;
     const writes = new Map<string, VisitRow>(loaded?.rows.map((r) => [keyOf(r.device, r.enter_ms), r]));
     const pending = [...st.pending];
     for (const [k, r] of pending) writes.set(k, r);
@@ -365,6 +365,13 @@ export class VisitRecorder {
           rules.open(open, d, ev.siteId, ev.floorId, ev.zoneId, ev.atMs);
         }
       });
+    }
+
+    // Closed as idle by the sweep yet seen in its zone in this batch (a late sighting the tracker
+    // took as no move): it is there, so a visit begins at that sighting.
+    for (const d of removed) {
+      const s = touched.get(d);
+      if (s !== undefined && s.eventDevice !== null && s.zoneId !== '' && !copies.has(d)) withWork(d, (open) => void rules.open(open, d, s.siteId, s.floorId, s.zoneId, s.lastMs));
     }
 
     if (writes.size > 0) await new JourneysRepo(x).upsertVisits([...writes.values()]);

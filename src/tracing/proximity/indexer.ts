@@ -478,9 +478,9 @@ export class ProximityIndex {
     return new ProximityRepo(db).cellsOf(orgId, floor, hourMs, cells);
   }
 
-  /** Every live device's point of one minute (minutes at or after `indexedUntil`). */
-  liveAt(orgId: string, minute: number): readonly { device: string; point: MinutePoint }[] {
-    return this.orgs.get(orgId)?.live.atMinute(minute) ?? [];
+  /** Live devices' points of one minute (at or after `indexedUntil`) that may be within `reachMeters` of (x, y) on `floor`. */
+  liveNear(orgId: string, minute: number, floor: number, x: number, y: number, reachMeters: number): readonly { device: string; point: MinutePoint }[] {
+    return this.orgs.get(orgId)?.live.near(minute, floor, x, y, reachMeters) ?? [];
   }
 
   /** The floor or zone a place number stands for. */

@@ -152,6 +152,12 @@ export class MinuteAccumulator<K = string> {
     return gone;
   }
 
+  /** The device's combined point of one minute (not smoothed), if it has one. */
+  pointAt(device: K, minute: number): MinutePoint | undefined {
+    const s = this.byDevice.get(device)?.get(minute);
+    return s ? { minute, floor: s.floor, zone: s.zone, xMeters: s.wx / s.w, yMeters: s.wy / s.w, accuracyMeters: 1 / Math.sqrt(s.w), flags: s.association ? ASSOCIATION : 0 } : undefined;
+  }
+
   /** The device's combined minutes, in time order (not yet smoothed). */
   points(device: K): MinutePoint[] {
     const m = this.byDevice.get(device);

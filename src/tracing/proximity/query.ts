@@ -133,11 +133,11 @@ export async function positionEvidence(ix: ProximityIndex, db: Database, orgId: 
         }
       }
     } else {
-      // Open hour: every live device's point of the same minute.
+      // Open hour: the live devices near each point of the device.
       for (let k = i; k < j; k++) {
         const q = pts[k]!;
-        for (const o of ix.liveAt(orgId, q.minute)) {
-          if (o.device === device || o.point.floor !== q.floor) continue;
+        for (const o of ix.liveNear(orgId, q.minute, q.floor, q.xMeters, q.yMeters, q.flags & ASSOCIATION ? 0 : reach)) {
+          if (o.device === device) continue;
           const d = contactDistance(q, o.point.xMeters, o.point.yMeters, o.point.accuracyMeters, o.point.flags, rule);
           if (d !== undefined) note(evidenceOf(out, o.device), q.minute, d, q.zone);
         }
