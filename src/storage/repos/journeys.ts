@@ -61,7 +61,10 @@ export class JourneysRepo {
     );
   }
 
-  /** Every open visit of an org (after a restart: what the previous process left open). */
+  /**
+   * Every open visit of an org (after a restart: what the previous process left open). Reads the
+   * org's visits whole (no index on open ones, see migration 230): once per process and org.
+   */
   openVisits(orgId: string): Promise<VisitRow[]> {
     return this.x.all<VisitRow>(`SELECT ${VISIT_SELECT} FROM zone_visits WHERE org_id = $1 AND exit_ms IS NULL`, [orgId]);
   }

@@ -87,6 +87,8 @@ interface OrgVisits {
   nowMs: number;
   /** The presence tracker's state of the org (latest sightings of devices that stay put). */
   presence: ReadonlyMap<string, Readonly<DeviceState>> | undefined;
+  /** The rules as followed after commits (rows into `pending`). */
+  rules?: VisitRules;
 }
 
 type Changes = PresenceBatch['changes'];
@@ -266,9 +268,21 @@ export class VisitRecorder {
     const st = this.orgs.get(ev.orgId);
     if (!st) return;
     const v = st.open.get(device);
-    // New devices and recovered visits were handled inside the transaction.
-    if (v === undefined ? !entered : v.recovered) return;
-    const rules = new VisitRules(ev.orgId, this.settleMs, this.idle, (r) => void st.pending.set(keyOf(r.device, r.enter_ms), r));
+    if (v === undefined && !entered) return;
+    let rules = st.rules;
+    if (rules === undefined || rules.idleMs !== this.idle) rules = st.rules = new VisitRules(ev.orgId, this.settleMs, this.idle, (r) => void st.pending.set(keyOf(r.device, r.enter_ms), r));
+    if (v?.recovered) {
+      // Left open by an earlier process: the same zone within the idle time goes on, else it ended.
+      if (!entered) return;
+      if (v.zoneId === ev.zoneId && v.floorId === ev.floorId && ev.atMs >= v.enterMs && ev.atMs - v.lastMs <= this.idle) {
+        v.recovered = false;
+        if (ev.atMs > v.lastMs) v.lastMs = ev.atMs;
+      } else {
+        rules.close(st.open, v, v.lastMs);
+        rules.open(st.open, device, ev.siteId, ev.floorId, ev.zoneId, ev.atMs);
+      }
+      return;
+    }
     // The tracker's own transitions say when a device was gone for the idle time: no gap check here.
     if (entered) rules.seen(st.open, device, ev.atMs, ev.siteId, ev.floorId, ev.zoneId, ev.atMs);
     else if (v !== undefined) {
@@ -349,8 +363,20 @@ export class VisitRecorder {
       }
     }
 
-    // A device's first visit, and visits left open by an earlier process, are decided here.
-    for (const [name, ev] of transitions) {
+    // A device's first visit, and visits left open by an earlier process, are decided here. Only
+    // devices the tracker did not know before this batch can be either: look for them first.
+    let fresh = loaded !== undefined;
+    if (!fresh) {
+      for (const [d, s] of touched) {
+        if (s.eventDevice === null || state.has(d)) continue;
+        const b = st.open.get(d);
+        if (b === undefined || b.recovered) {
+          fresh = true;
+          break;
+        }
+      }
+    }
+    for (const [name, ev] of fresh ? transitions : []) {
       const d = ev.device;
       if (d === null || name !== 'location.zone.entered') continue;
       const base = copies.get(d) ?? (removed.has(d) ? undefined : st.open.get(d));

@@ -16,7 +16,8 @@ export const TRACING_JOURNEY_MIGRATIONS_PG: Migration[] = [
 -- ingest batch that saw it begin, end, or (at most every few minutes) last. device is the org's
 -- keyed pseudonym (R-LOC-5), never a MAC. exit_ms is NULL while the visit is open; last_ms is
 -- its latest sighting as last written (a closed visit has last_ms = exit_ms). Keyed by device
--- first: a journey reads one contiguous range.
+-- first: a journey reads one contiguous range. No index on open visits: every close would
+-- rewrite a random page of it; they are looked for once per process and org, by a scan.
 CREATE TABLE zone_visits (
   org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
   device TEXT NOT NULL,
@@ -29,7 +30,6 @@ CREATE TABLE zone_visits (
   PRIMARY KEY (org_id, device, enter_ms)
 );
 CREATE INDEX zone_visits_enter ON zone_visits(org_id, enter_ms);
-CREATE INDEX zone_visits_open ON zone_visits(org_id) WHERE exit_ms IS NULL;
 
 -- Per-org dwell bands (upper bounds in seconds, inclusive). No personal data.
 CREATE TABLE journey_settings (
